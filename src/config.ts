@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import { defaultTaskQueue, type Locale } from './shared';
+
+/** A setting that cannot be used; its message is one sentence a user can act on. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const locales: readonly Locale[] = ['pt-BR', 'en'];
+
+export interface LlmConfig {
+  /** undefined with no base URL means OpenAI itself. */
+  baseURL: string | undefined;
+  apiKey: string;
+  model: string;
+}
+
+export interface Config {
+  temporal: {
+    connection: NativeConnectionOptions & { address: string };
+    namespace: string;
+    taskQueue: string;
+    webUiUrl: string;
+  };
+  /** The bank API's base URL, used when a run does not name one. */
+  apiUrl: string;
+  /** undefined when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set: messages come from offline templates. */
+  llm: LlmConfig | undefined;
+  locale: Locale;
+  /** Where runs keep their per-customer results while they run. */
+  dataDir: string;
+  /** Server-side cap on LLM calls per second across all workers; undefined means no cap. */
+  llmRatePerSecond: number | undefined;
+}
+
+export const projectRoot = path.resolve(__dirname, '..');
+const defaultTemporalAddress = '127.0.0.1:7233';
+const defaultApiUrl = 'http://127.0.0.1:8080';
+const defaultModel = 'gpt-4o-mini';
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function parseUrl(value: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${what} must be an http(s) URL, got "${value}".`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${what} must be an http(s) URL, got "${value}".`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+export function parsePositiveNumber(value: string, what: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n) || n <= 0) {
+    throw new ConfigError(`${what} must be a positive number, got "${value}".`);
+  }
+  return n;
+}
+
+export function parseLocale(value: string, what = 'SDW_LOCALE'): Locale {
+  const locale = locales.find((l) => l.toLowerCase() === value.toLowerCase());
+  if (!locale) throw new ConfigError(`${what} must be one of ${locales.join(', ')}, got "${value}".`);
+  return locale;
+}
+
+/** Reads `.env` from the working directory into process.env, without overriding what is already set. */
+export function loadDotEnv(file = path.resolve('.env')): void {
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/** Reads every environment variable sdw-etl uses, once, strictly. */
+export function loadConfig(env: Env = process.env): Config {
+  let temporal: ReturnType<typeof loadClientConnectConfig>;
+  try {
+    temporal = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
+  } catch (err) {
+    throw new ConfigError(`The Temporal connection settings could not be read: ${(err as Error).message}`);
+  }
+  const address = temporal.connectionOptions.address ?? defaultTemporalAddress;
+  const openAiKey = text(env, 'OPENAI_API_KEY');
+  const openAiBaseUrl = text(env, 'OPENAI_BASE_URL');
+  const llmRate = text(env, 'SDW_LLM_RPS');
+  return {
+    temporal: {
+      connection: { ...temporal.connectionOptions, address },
+      namespace: temporal.namespace ?? 'default',
+      taskQueue: text(env, 'SDW_TASK_QUEUE') ?? defaultTaskQueue,
+      webUiUrl: parseUrl(text(env, 'SDW_TEMPORAL_UI_URL') ?? 'http://127.0.0.1:8233', 'SDW_TEMPORAL_UI_URL'),
+    },
+    apiUrl: parseUrl(text(env, 'SDW_API_URL') ?? defaultApiUrl, 'SDW_API_URL'),
+    llm:
+      openAiKey === undefined && openAiBaseUrl === undefined
+        ? undefined
+        : {
+            baseURL: openAiBaseUrl === undefined ? undefined : parseUrl(openAiBaseUrl, 'OPENAI_BASE_URL'),
+            // Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) take any key.
+            apiKey: openAiKey ?? 'no-key',
+            model: text(env, 'OPENAI_MODEL') ?? defaultModel,
+          },
+    locale: parseLocale(text(env, 'SDW_LOCALE') ?? 'pt-BR'),
+    dataDir: path.resolve(text(env, 'SDW_DATA_DIR') ?? path.join(projectRoot, '.data')),
+    llmRatePerSecond: llmRate === undefined ? undefined : parsePositiveNumber(llmRate, 'SDW_LLM_RPS'),
+  };
+}

@@ -1,0 +1,3 @@
+import { installQuietLogging } from '../src/worker';
+
+installQuietLogging();
