@@ -1,0 +1,150 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { log } from '@temporalio/activity';
+import { parseCustomer, type Customer } from '../customer';
+import { failureTypes, newsIcon } from '../shared';
+import { activityFailure } from './failure';
+
+/** Below the activities' start-to-close timeout, so a hung API fails the attempt and Temporal retries it. */
+export const apiRequestTimeoutMs = 10_000;
+/** A customer record is a few kilobytes; anything far larger is refused instead of held in memory. */
+export const maxResponseBytes = 1024 * 1024;
+/** When the API is rate limiting without saying for how long. */
+const defaultRetryAfterMs = 1_000;
+
+const retryable = (type: string, message: string, nextRetryDelayMs?: number): ApplicationFailure =>
+  activityFailure(type, message, { nextRetryDelayMs });
+const final = (type: string, message: string): ApplicationFailure =>
+  activityFailure(type, message, { nonRetryable: true });
+
+export function retryAfterMs(header: string | null, fallbackMs = defaultRetryAfterMs): number {
+  if (header === null) return fallbackMs;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? fallbackMs : Math.max(0, date - Date.now());
+}
+
+async function readBody(res: Response, what: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > maxResponseBytes) {
+    await res.body?.cancel();
+    throw retryable(
+      failureTypes.apiUnavailable,
+      `${what}: the bank API sent ${declared} bytes, over the ${maxResponseBytes}-byte limit.`,
+    );
+  }
+  if (!res.body) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxResponseBytes) {
+      await res.body.cancel().catch(() => undefined);
+      throw retryable(
+        failureTypes.apiUnavailable,
+        `${what}: the bank API's answer is over the ${maxResponseBytes}-byte limit.`,
+      );
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** One request to the bank API; maps every way it can go wrong to a retryable or final failure. */
+async function request(method: 'GET' | 'PUT', url: string, what: string, body?: Customer): Promise<Customer> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: body
+        ? { 'content-type': 'application/json', accept: 'application/json' }
+        : { accept: 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(apiRequestTimeoutMs),
+    });
+  } catch (err) {
+    const cause = err as Error & { cause?: { code?: string } };
+    const reason =
+      cause.name === 'TimeoutError'
+        ? `no answer within ${apiRequestTimeoutMs} ms`
+        : (cause.cause?.code ?? cause.message);
+    throw retryable(failureTypes.apiUnavailable, `${what}: the bank API did not answer (${reason}).`);
+  }
+  let text: string;
+  try {
+    text = await readBody(res, what);
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    throw retryable(
+      failureTypes.apiUnavailable,
+      `${what}: the bank API's answer broke off (${(err as Error).message}).`,
+    );
+  }
+  const said = text.trim().slice(0, 200);
+  if (res.status === 404)
+    throw final(failureTypes.customerNotFound, `${what}: the bank API answered 404 ${said}`.trim());
+  if (res.status === 422 || res.status === 400) {
+    throw final(failureTypes.apiRejected, `${what}: the bank API refused it (${res.status} ${said}).`);
+  }
+  if (res.status === 429) {
+    const delay = retryAfterMs(res.headers.get('retry-after'));
+    throw retryable(
+      failureTypes.apiRateLimited,
+      `${what}: the bank API is rate limiting (429), retry in ${delay} ms.`,
+      delay,
+    );
+  }
+  if (res.status < 200 || res.status >= 300) {
+    throw retryable(failureTypes.apiUnavailable, `${what}: the bank API answered ${res.status} ${said}`.trim());
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw retryable(failureTypes.apiUnavailable, `${what}: the bank API sent a body that is not JSON.`);
+  }
+  const parsed = parseCustomer(json);
+  if ('problem' in parsed) {
+    throw retryable(
+      failureTypes.apiUnavailable,
+      `${what}: the bank API sent a user that does not fit the SDW2023 schema (${parsed.problem}).`,
+    );
+  }
+  return parsed.customer;
+}
+
+const userUrl = (apiUrl: string, id: number): string => `${apiUrl}/users/${id}`;
+
+/** GET /users/{id}: the customer as the bank holds it. */
+export async function fetchCustomer(apiUrl: string, id: number): Promise<Customer> {
+  const customer = await request('GET', userUrl(apiUrl, id), `GET customer ${id}`);
+  if (customer.id !== id) {
+    throw retryable(
+      failureTypes.apiUnavailable,
+      `GET customer ${id}: the bank API answered with customer ${customer.id}.`,
+    );
+  }
+  return customer;
+}
+
+export interface LoadResult {
+  customer: Customer;
+  /** False when the message was already in the customer's news: a retried or repeated load changes nothing. */
+  appended: boolean;
+}
+
+/**
+ * Appends the message to the customer's news with GET then PUT (PUT replaces the whole user),
+ * unless a news item with this very message is already there.
+ */
+export async function loadCustomer(apiUrl: string, id: number, message: string): Promise<LoadResult> {
+  const current = await request('GET', userUrl(apiUrl, id), `GET customer ${id} before load`);
+  if (current.news.some((item) => item.description === message)) {
+    log.info('Message already in the customer news; nothing to load', { customerId: id });
+    return { customer: current, appended: false };
+  }
+  const updated: Customer = { ...current, news: [...current.news, { icon: newsIcon, description: message }] };
+  const saved = await request('PUT', userUrl(apiUrl, id), `PUT customer ${id}`, updated);
+  return { customer: saved, appended: true };
+}

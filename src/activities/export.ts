@@ -1,0 +1,210 @@
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { access, constants, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { once } from 'node:events';
+import { log } from '@temporalio/activity';
+import type { Customer } from '../customer';
+import { estimateCostUsd, pricesTakenOn } from '../pricing';
+import { emptyCounts, failureTypes, type Counts, type CustomerOutcome, type InvalidRow, type Sink } from '../shared';
+import { readCsvRows } from './extract';
+import { activityFailure } from './failure';
+
+/** What a customer's workflow leaves for the export: its outcome and, when there is one, the user to export. */
+export interface CustomerRecord {
+  outcome: CustomerOutcome;
+  customer: Customer | null;
+}
+
+export interface ExportInput {
+  runId: string;
+  input: string;
+  output: string;
+  sink: Sink;
+  startedAt: string;
+}
+
+export interface ExportResult {
+  counts: Counts;
+  estimatedCostUsd: number;
+  exportPath: string | null;
+  reportPath: string;
+  endedAt: string;
+}
+
+const runDir = (dataDir: string, runId: string): string => path.join(dataDir, 'runs', runId);
+const recordPath = (dataDir: string, runId: string, id: number): string =>
+  path.join(runDir(dataDir, runId), 'customers', `${id}.json`);
+
+export const reportPathFor = (output: string, runId: string): string =>
+  path.join(path.dirname(output), `${runId}.report.json`);
+
+/** Writes a file whole or not at all: a temporary file beside it, then a rename. */
+async function writeAtomically(file: string, write: (out: WriteStream) => Promise<void>): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const out = createWriteStream(tmp);
+  try {
+    await once(out, 'open');
+    await write(out);
+    out.end();
+    await once(out, 'finish');
+    await rename(tmp, file);
+  } catch (err) {
+    out.destroy();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+async function put(out: WriteStream, text: string | Buffer): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+/** Saves one customer's record where the export will find it; the same call twice writes the same file. */
+export async function recordOutcome(dataDir: string, runId: string, record: CustomerRecord): Promise<void> {
+  const file = recordPath(dataDir, runId, record.outcome.id);
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(record));
+  await rename(tmp, file);
+}
+
+async function readRecord(dataDir: string, runId: string, id: number): Promise<CustomerRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(recordPath(dataDir, runId, id), 'utf8')) as CustomerRecord;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function tally(counts: Counts, outcome: CustomerOutcome): void {
+  counts[outcome.status] += 1;
+  if (outcome.source === 'mock') counts.fromMock += 1;
+  if (outcome.messageSource === 'template') counts.templated += 1;
+  counts.promptTokens += outcome.tokens.promptTokens;
+  counts.completionTokens += outcome.tokens.completionTokens;
+}
+
+async function ensureWritableFolder(output: string): Promise<void> {
+  const folder = path.dirname(output);
+  try {
+    await access(folder, constants.W_OK);
+  } catch {
+    throw activityFailure(failureTypes.exportFailed, `The output folder ${folder} does not exist or is not writable.`, {
+      nonRetryable: true,
+    });
+  }
+}
+
+/**
+ * Writes SDW2023_final.json (the users in CSV order, each with its new news item) and the run's report,
+ * each atomically, streaming the CSV once more so memory stays flat whatever its size.
+ */
+export async function exportResults(dataDir: string, input: ExportInput): Promise<ExportResult> {
+  await ensureWritableFolder(input.output);
+  const exportFile = input.sink === 'api' ? null : input.output;
+  const reportFile = reportPathFor(input.output, input.runId);
+  const counts = emptyCounts();
+  const invalid: InvalidRow[] = [];
+  let estimatedCostUsd = 0;
+  const seen = new Set<number>();
+  const customersFile = path.join(runDir(dataDir, input.runId), 'report-customers.json.part');
+  const exportTmp = exportFile ? `${exportFile}.${input.runId}.tmp` : null;
+  await mkdir(path.dirname(customersFile), { recursive: true });
+
+  // One pass over the CSV writes the users and the report's customer list side by side.
+  const customersOut = createWriteStream(customersFile);
+  const usersOut = exportTmp ? createWriteStream(exportTmp) : null;
+  try {
+    let firstCustomer = true;
+    let firstUser = true;
+    if (usersOut) await put(usersOut, '[\n');
+    for await (const row of readCsvRows(input.input)) {
+      counts.rows += 1;
+      if ('invalid' in row) {
+        counts.invalid += 1;
+        invalid.push(row.invalid);
+        continue;
+      }
+      if (seen.has(row.id)) {
+        counts.duplicates += 1;
+        invalid.push({ line: row.line, value: String(row.id), reason: 'duplicate' });
+        continue;
+      }
+      seen.add(row.id);
+      const record = (await readRecord(dataDir, input.runId, row.id)) ?? {
+        outcome: notProcessed(row.id, row.line),
+        customer: null,
+      };
+      tally(counts, record.outcome);
+      estimatedCostUsd += estimateCostUsd(
+        record.outcome.model,
+        record.outcome.tokens.promptTokens,
+        record.outcome.tokens.completionTokens,
+      );
+      await put(customersOut, `${firstCustomer ? '' : ',\n'}    ${JSON.stringify(record.outcome)}`);
+      firstCustomer = false;
+      if (usersOut && record.customer) {
+        await put(usersOut, `${firstUser ? '' : ',\n'}  ${JSON.stringify(record.customer)}`);
+        firstUser = false;
+      }
+    }
+    if (usersOut) await put(usersOut, '\n]\n');
+    for (const out of [customersOut, usersOut]) {
+      if (!out) continue;
+      out.end();
+      await once(out, 'finish');
+    }
+  } catch (err) {
+    customersOut.destroy();
+    usersOut?.destroy();
+    if (exportTmp) await rm(exportTmp, { force: true });
+    throw err;
+  }
+
+  const endedAt = new Date().toISOString();
+  // The export is complete only now: until this rename, a previous export stays intact.
+  if (exportFile && exportTmp) await rename(exportTmp, exportFile);
+  await writeAtomically(reportFile, async (out) => {
+    const head = {
+      runId: input.runId,
+      startedAt: input.startedAt,
+      endedAt,
+      input: input.input,
+      export: exportFile,
+      sink: input.sink,
+      counts,
+      estimatedCostUsd,
+      pricesTakenOn,
+    };
+    await put(
+      out,
+      `${JSON.stringify(head, null, 2).replace(/\n}$/, '')},\n  "invalidRows": ${JSON.stringify(invalid)},\n`,
+    );
+    await put(out, '  "customers": [\n');
+    await pipeFile(customersFile, out);
+    await put(out, '\n  ]\n}\n');
+  });
+  await rm(customersFile, { force: true });
+  log.info('Run exported', { runId: input.runId, exportFile, reportFile });
+  return { counts, estimatedCostUsd, exportPath: exportFile, reportPath: reportFile, endedAt };
+}
+
+async function pipeFile(file: string, out: WriteStream): Promise<void> {
+  for await (const chunk of createReadStream(file)) await put(out, chunk as Buffer);
+}
+
+function notProcessed(id: number, line: number): CustomerOutcome {
+  return {
+    id,
+    line,
+    status: 'failed',
+    source: null,
+    messageSource: null,
+    message: null,
+    model: null,
+    tokens: { promptTokens: 0, completionTokens: 0 },
+    attempts: { fetch: 0, write: 0, load: 0 },
+    error: { reason: 'not_processed', message: 'The run ended before this customer was processed.' },
+  };
+}

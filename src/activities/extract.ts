@@ -1,0 +1,105 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { parse } from 'csv-parse';
+import { ApplicationFailure } from '@temporalio/common';
+import { activityFailure } from './failure';
+import { failureTypes, type CsvCursor, type InvalidRow, type UserIdPage } from '../shared';
+
+const headerName = 'userid';
+
+export type CsvRow = { id: number; line: number; next: CsvCursor } | { invalid: InvalidRow; next: CsvCursor };
+
+const inputFailure = (message: string): ApplicationFailure =>
+  activityFailure(failureTypes.inputInvalid, message, { nonRetryable: true });
+
+/** Why a UserID cell is not a customer id, or undefined when it is one. */
+export function idProblem(value: string): string | undefined {
+  if (value === '') return 'empty';
+  if (/^-\d+$/.test(value)) return 'not a positive integer';
+  if (!/^\d+$/.test(value)) return 'not a whole number';
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) return 'too large';
+  if (n === 0) return 'not a positive integer';
+  return undefined;
+}
+
+async function ensureReadable(input: string): Promise<void> {
+  try {
+    const info = await stat(input);
+    if (!info.isFile()) throw inputFailure(`The input ${input} is not a file.`);
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    throw inputFailure(`The input file ${input} does not exist or cannot be read.`);
+  }
+}
+
+/**
+ * Streams the UserID column of a CSV from a cursor: one row at a time, never the whole file.
+ * A missing file, an empty file or a header without UserID is a non-retryable failure.
+ */
+export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenerator<CsvRow> {
+  await ensureReadable(input);
+  const base = from ?? { byteOffset: 0, line: 0, column: -1 };
+  const parser = createReadStream(input, { start: base.byteOffset }).pipe(
+    parse({
+      bom: true,
+      delimiter: [',', ';', '\t'],
+      info: true,
+      trim: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      relax_quotes: true,
+    }),
+  );
+  let column = base.column;
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { bytes: number; lines: number };
+    }>) {
+      const next: CsvCursor = { byteOffset: base.byteOffset + info.bytes, line: base.line + info.lines, column };
+      if (column < 0) {
+        column = record.findIndex((cell) => cell.toLowerCase() === headerName);
+        if (column < 0) {
+          throw inputFailure(
+            `The input file ${input} has no UserID column in its header (found: ${record.join(', ') || 'nothing'}).`,
+          );
+        }
+        continue;
+      }
+      const value = record[column] ?? '';
+      const problem = idProblem(value);
+      yield problem === undefined
+        ? { id: Number(value), line: next.line, next }
+        : { invalid: { line: next.line, value, reason: problem }, next };
+    }
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    throw inputFailure(`The input file ${input} is not a readable CSV: ${(err as Error).message}`);
+  } finally {
+    parser.destroy();
+  }
+  if (column < 0) throw inputFailure(`The input file ${input} is empty: it needs a header line with UserID.`);
+}
+
+/** Reads the next page of customer ids; rows that are not ids, and ids repeated within the page, are reported. */
+export async function readUserIds(input: string, cursor: CsvCursor | undefined, pageSize: number): Promise<UserIdPage> {
+  const page: UserIdPage = { ids: [], invalid: [], next: undefined };
+  const seen = new Set<number>();
+  let rows = 0;
+  for await (const row of readCsvRows(input, cursor)) {
+    if ('invalid' in row) {
+      page.invalid.push(row.invalid);
+    } else if (seen.has(row.id)) {
+      page.invalid.push({ line: row.line, value: String(row.id), reason: 'duplicate' });
+    } else {
+      seen.add(row.id);
+      page.ids.push({ id: row.id, line: row.line });
+    }
+    if (++rows >= pageSize) {
+      page.next = row.next;
+      break;
+    }
+  }
+  return page;
+}

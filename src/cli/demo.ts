@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot, type Config } from '../config';
+import { defaultRunOptions } from '../shared';
+import { loadSeed, startBankApi, type BankApiSimulator } from '../simulators/bank-api';
+import { createWorkers, installQuietLogging } from '../worker';
+import { UsageError } from './errors';
+import { runCommand } from './run';
+import { defaultSeedFile } from './simulate';
+
+const isLocal = (host: string): boolean => ['127.0.0.1', 'localhost', '[::1]'].includes(host);
+
+async function apiAnswers(apiUrl: string): Promise<boolean> {
+  try {
+    await fetch(`${apiUrl}/users/1`, { signal: AbortSignal.timeout(2000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The pipeline on the embedded default: a local Temporal dev server, the bank API simulator (unless an API
+ * answers at SDW_API_URL), a worker in this process, and data/SDW2023.csv run through end to end.
+ */
+export async function demo(config: Config): Promise<number> {
+  const temporalHost = config.temporal.connection.address.replace(/:\d+$/, '');
+  if (isLocal(temporalHost)) {
+    const started = spawnSync('bash', [path.join(projectRoot, 'scripts', 'dev-server.sh'), 'start'], {
+      stdio: 'inherit',
+    });
+    if (started.status !== 0)
+      throw new UsageError('The local Temporal dev server could not be started; see the lines above.');
+  }
+
+  let bankApi: BankApiSimulator | undefined;
+  if (!(await apiAnswers(config.apiUrl))) {
+    const url = new URL(config.apiUrl);
+    if (!isLocal(url.hostname)) throw new UsageError(`The bank API at ${config.apiUrl} does not answer.`);
+    bankApi = await startBankApi({
+      port: Number(url.port || 80),
+      seed: loadSeed(defaultSeedFile),
+      stateFile: path.join(config.dataDir, 'bank-api-state.jsonl'),
+    });
+    console.log(`Bank API simulator on ${bankApi.url} (state in ${path.join(config.dataDir, 'bank-api-state.jsonl')})`);
+  }
+
+  // The worker's own chatter would bury the run's progress; warnings and errors still show.
+  installQuietLogging();
+  const workers = await createWorkers(config);
+  const output = path.join(projectRoot, defaultRunOptions.output);
+  mkdirSync(path.dirname(output), { recursive: true });
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const running = workers.run(done);
+  try {
+    return await runCommand(
+      {
+        ...defaultRunOptions,
+        input: path.join(projectRoot, 'data', 'SDW2023.csv'),
+        output,
+      },
+      config,
+    );
+  } finally {
+    finish();
+    await running;
+    await bankApi?.close();
+  }
+}

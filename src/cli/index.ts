@@ -1,0 +1,81 @@
+import { Command, Option } from 'commander';
+import { loadConfig, loadDotEnv, locales } from '../config';
+import { apiFailurePolicies, defaultRunOptions, llmFailurePolicies, sinks } from '../shared';
+import { createWorkers } from '../worker';
+import { demo } from './demo';
+import { action } from './errors';
+import { oneOf, positiveInt } from './options';
+import { runCommand, type RunFlags } from './run';
+import { registerSimulate } from './simulate';
+
+loadDotEnv();
+
+const program = new Command('sdw-etl')
+  .description('Personal, AI-written investment messages for a list of bank customers, loaded durably on Temporal.')
+  .showHelpAfterError('(run sdw-etl --help for usage)');
+program.configureOutput({ outputError: (text, write) => write(`sdw-etl: ${text.replace(/^error: /, '')}`) });
+
+program
+  .command('worker')
+  .description('Run a worker: the workflows, the bank API activities and the LLM activity.')
+  .action(
+    action(async () => {
+      const config = loadConfig();
+      if (!config.llm) console.log('No OPENAI_API_KEY or OPENAI_BASE_URL set: messages come from offline templates.');
+      const workers = await createWorkers(config);
+      console.log(
+        `Worker polling ${config.temporal.connection.address} (namespace ${config.temporal.namespace}); Ctrl-C stops it.`,
+      );
+      await workers.run();
+    }),
+  );
+
+program
+  .command('run')
+  .description('Run a customer list through the pipeline.')
+  .requiredOption('--input <csv>', 'CSV with a UserID column')
+  .option('--output <file>', 'the JSON export; the report goes beside it', defaultRunOptions.output)
+  .option('--api-url <url>', 'the bank API (default: SDW_API_URL)')
+  .option('--concurrency <n>', 'customers processed at once', positiveInt(1000), defaultRunOptions.concurrency)
+  .addOption(
+    new Option('--on-api-failure <policy>', 'when the bank API does not answer for a customer')
+      .choices(apiFailurePolicies)
+      .default(defaultRunOptions.onApiFailure),
+  )
+  .addOption(
+    new Option('--on-llm-failure <policy>', 'when the LLM gives no usable message')
+      .choices(llmFailurePolicies)
+      .default(defaultRunOptions.onLlmFailure),
+  )
+  .addOption(
+    new Option('--sink <sink>', 'api: PUT into the bank API; file: JSON export only; both')
+      .choices(sinks)
+      .default('both'),
+  )
+  .option('--locale <locale>', 'language of the messages (default: SDW_LOCALE or pt-BR)', oneOf(locales))
+  .option(
+    '--page-size <n>',
+    'rows per page; the run continues as new after each',
+    positiveInt(5000),
+    defaultRunOptions.pageSize,
+  )
+  .option('--id <runId>', 'the run id (the workflow id); generated when not given')
+  .option('--detach', 'print the run id and exit without waiting')
+  .action(
+    action(async (flags: RunFlags & { output: string }, command: Command) => {
+      const explicitOutput = command.getOptionValueSource('output') === 'cli';
+      return runCommand({ ...flags, output: explicitOutput ? flags.output : undefined }, loadConfig());
+    }),
+  );
+
+program
+  .command('demo')
+  .description('Run data/SDW2023.csv on the embedded default: dev server, bank API simulator, a worker (npm start).')
+  .action(action(async () => demo(loadConfig())));
+
+registerSimulate(program);
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(`sdw-etl: ${(err as Error).message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,141 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { followRun, newRunId, runUrl, startRun, validRunId, connectClient } from '../client';
+import { parseUrl, type Config } from '../config';
+import { defaultRunOptions, type CustomerOutcome, type Progress, type RunOptions, type RunSummary } from '../shared';
+import { UsageError } from './errors';
+
+export interface RunFlags {
+  input: string;
+  output?: string;
+  apiUrl?: string;
+  concurrency: number;
+  onApiFailure: RunOptions['onApiFailure'];
+  onLlmFailure: RunOptions['onLlmFailure'];
+  sink: RunOptions['sink'];
+  locale?: RunOptions['locale'];
+  pageSize: number;
+  id?: string;
+  detach?: boolean;
+}
+
+/** Turns flags into a run's options: absolute paths the worker can open, checked before anything starts. */
+export async function runOptions(flags: RunFlags, config: Config): Promise<RunOptions> {
+  const input = path.resolve(flags.input);
+  if (!existsSync(input) || !statSync(input).isFile())
+    throw new UsageError(`The input file ${flags.input} does not exist.`);
+  const output = path.resolve(flags.output ?? defaultRunOptions.output);
+  const folder = path.dirname(output);
+  if (flags.output === undefined) await mkdir(folder, { recursive: true });
+  else if (!existsSync(folder)) throw new UsageError(`The output folder ${folder} does not exist.`);
+  return {
+    input,
+    output,
+    apiUrl: flags.apiUrl === undefined ? config.apiUrl : parseUrl(flags.apiUrl, '--api-url'),
+    sink: flags.sink,
+    concurrency: flags.concurrency,
+    onApiFailure: flags.onApiFailure,
+    onLlmFailure: flags.onLlmFailure,
+    locale: flags.locale ?? config.locale,
+    pageSize: flags.pageSize,
+  };
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function progressLine(p: Progress): string {
+  const c = p.counts;
+  const done = c.loaded + c.skipped + c.failed;
+  return `${p.state}: ${done} done (${c.loaded} loaded, ${c.skipped} skipped, ${c.failed} failed), ${p.inFlight} in flight, ${c.invalid + c.duplicates} rows set aside`;
+}
+
+/** Prints the run's summary, and each customer's outcome for short lists. */
+export function printSummary(summary: RunSummary, config: Config): void {
+  const c = summary.counts;
+  const seconds = (Date.parse(summary.endedAt) - Date.parse(summary.startedAt)) / 1000;
+  console.log(`\nRun ${summary.runId} finished in ${seconds.toFixed(1)} s`);
+  console.log(`  rows        ${c.rows} (${plural(c.invalid, 'invalid row')}, ${plural(c.duplicates, 'duplicate')})`);
+  console.log(`  loaded      ${c.loaded}`);
+  console.log(`  skipped     ${c.skipped}`);
+  console.log(`  failed      ${c.failed}`);
+  console.log(`  from mock   ${c.fromMock}`);
+  console.log(`  templated   ${c.templated}`);
+  console.log(
+    `  tokens      ${c.promptTokens + c.completionTokens} (estimated cost US$ ${summary.estimatedCostUsd.toFixed(6)})`,
+  );
+  const customers = readReportCustomers(summary.reportPath);
+  if (customers && customers.length <= 50) {
+    console.log('\n  id  status   source  message');
+    for (const o of customers) {
+      const why = o.error ? `  [${o.error.reason}]` : '';
+      console.log(
+        `  ${String(o.id).padStart(2)}  ${o.status.padEnd(7)}  ${(o.source ?? '-').padEnd(4)}/${(o.messageSource ?? '-').padEnd(8)}  ${o.message ?? '-'}${why}`,
+      );
+    }
+  }
+  if (summary.exportPath) console.log(`\nExport: ${summary.exportPath}`);
+  console.log(`Report: ${summary.reportPath}`);
+  console.log(`Web UI: ${runUrl(config, summary.runId)}`);
+}
+
+function readReportCustomers(reportPath: string): CustomerOutcome[] | undefined {
+  try {
+    return (JSON.parse(readFileSync(reportPath, 'utf8')) as { customers: CustomerOutcome[] }).customers;
+  } catch {
+    return undefined; // The report lives where the worker runs; a remote worker's is not readable here.
+  }
+}
+
+/** Exit code of a finished run: 0 when every valid row was loaded, 2 when some were skipped or failed. */
+export const exitCodeFor = (summary: RunSummary): number =>
+  summary.counts.skipped + summary.counts.failed > 0 ? 2 : 0;
+
+/** Starts a run; unless detached, follows it to the end. Returns the exit code. */
+export async function runCommand(flags: RunFlags, config: Config): Promise<number> {
+  const runId = flags.id ?? newRunId();
+  if (!validRunId(runId)) {
+    throw new UsageError(`The run id "${runId}" must be 1 to 100 letters, digits, dots, dashes or underscores.`);
+  }
+  const options = await runOptions(flags, config);
+  if (!config.llm) {
+    console.log(
+      'No OPENAI_API_KEY or OPENAI_BASE_URL is set here: workers started from this shell write offline template messages.',
+    );
+  }
+  const client = await connectClient(config);
+  try {
+    let handle;
+    try {
+      handle = await startRun(client, config.temporal.taskQueue, runId, options);
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new UsageError(`A run with id ${runId} already exists.`);
+      throw err;
+    }
+    if (flags.detach) {
+      console.log(runId);
+      return 0;
+    }
+    console.log(`Run ${runId} started: ${runUrl(config, runId)}`);
+    const tty = process.stdout.isTTY;
+    let summary: RunSummary;
+    try {
+      summary = await followRun(handle, (p) => {
+        if (tty) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
+      });
+    } catch (err) {
+      if (tty) process.stdout.write('\n');
+      if (err instanceof WorkflowFailedError) {
+        throw new UsageError(`Run ${runId} failed: ${err.cause?.message ?? err.message}`);
+      }
+      throw err;
+    }
+    if (tty) process.stdout.write('\n');
+    printSummary(summary, config);
+    return exitCodeFor(summary);
+  } finally {
+    await client.connection.close();
+  }
+}

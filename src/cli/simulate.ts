@@ -1,0 +1,113 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { projectRoot } from '../config';
+import { loadSeed, startBankApi } from '../simulators/bank-api';
+import { startLlm } from '../simulators/llm';
+import { action } from './errors';
+import { fraction, milliseconds, port } from './options';
+
+export const defaultSeedFile = path.join(projectRoot, 'data', 'customers.json');
+
+interface BankApiFlags {
+  port: number;
+  seed: string;
+  state?: string;
+  errorRate: number;
+  rateLimitRate: number;
+  hangRate: number;
+  resetRate: number;
+  malformedRate: number;
+  latencyMs: number;
+  jitterMs: number;
+}
+
+interface LlmFlags {
+  port: number;
+  latencyMs: number;
+  rateLimitRate: number;
+  errorRate: number;
+  rejectKey: boolean;
+  badReplyRate: number;
+  logFile?: string;
+}
+
+/** Keeps a simulator up until Ctrl-C or SIGTERM. */
+async function serveUntilStopped(close: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await close();
+}
+
+export function registerSimulate(program: Command): void {
+  const simulate = program
+    .command('simulate')
+    .description('Run a simulator on loopback for demos, tests and benchmarks.');
+
+  simulate
+    .command('bank-api')
+    .description('The SDW2023 bank API with fault injection.')
+    .option('--port <port>', 'port to listen on', port, 8080)
+    .option('--seed <file>', 'JSON array of SDW2023 users to start from', defaultSeedFile)
+    .option('--state <file>', 'journal of changes, so loads survive a restart')
+    .option('--error-rate <fraction>', 'fraction of requests answered 500', fraction, 0)
+    .option('--rate-limit-rate <fraction>', 'fraction answered 429 with Retry-After', fraction, 0)
+    .option('--hang-rate <fraction>', 'fraction never answered', fraction, 0)
+    .option('--reset-rate <fraction>', 'fraction whose connection is reset', fraction, 0)
+    .option('--malformed-rate <fraction>', 'fraction answered with broken JSON', fraction, 0)
+    .option('--latency-ms <ms>', 'added to every answer', milliseconds, 0)
+    .option('--jitter-ms <ms>', 'random extra latency, up to this', milliseconds, 0)
+    .action(
+      action(async (o: BankApiFlags) => {
+        const sim = await startBankApi({
+          port: o.port,
+          seed: loadSeed(o.seed),
+          stateFile: o.state,
+          faults: {
+            errorRate: o.errorRate,
+            rateLimitRate: o.rateLimitRate,
+            hangRate: o.hangRate,
+            resetRate: o.resetRate,
+            malformedRate: o.malformedRate,
+            latencyMs: o.latencyMs,
+            jitterMs: o.jitterMs,
+          },
+        });
+        console.log(
+          `SDW2023 bank API simulator on ${sim.url} with ${sim.users.size} users${o.state ? `, state in ${o.state}` : ''}`,
+        );
+        await serveUntilStopped(sim.close);
+      }),
+    );
+
+  simulate
+    .command('llm')
+    .description('An OpenAI-compatible chat completions server with fault injection.')
+    .option('--port <port>', 'port to listen on', port, 8090)
+    .option('--latency-ms <ms>', 'added to every answer', milliseconds, 0)
+    .option('--rate-limit-rate <fraction>', 'fraction answered 429 with Retry-After', fraction, 0)
+    .option('--error-rate <fraction>', 'fraction answered 500', fraction, 0)
+    .option('--reject-key', 'answer 401 to every request, as with a revoked key', false)
+    .option('--bad-reply-rate <fraction>', 'fraction answered with an empty or over-long message', fraction, 0)
+    .option('--log-file <file>', 'append every request received to this file (also at GET /_requests)')
+    .action(
+      action(async (o: LlmFlags) => {
+        const sim = await startLlm({
+          port: o.port,
+          logFile: o.logFile,
+          faults: {
+            latencyMs: o.latencyMs,
+            rateLimitRate: o.rateLimitRate,
+            errorRate: o.errorRate,
+            rejectKey: o.rejectKey,
+            badReplyRate: o.badReplyRate,
+          },
+        });
+        console.log(
+          `LLM simulator on ${sim.baseURL} (set OPENAI_BASE_URL=${sim.baseURL}); requests at ${sim.url}/_requests`,
+        );
+        await serveUntilStopped(sim.close);
+      }),
+    );
+}

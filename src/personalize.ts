@@ -1,0 +1,54 @@
+// Pure, deterministic helpers the workflow and the activities share: no I/O, safe in the workflow sandbox.
+import type { Customer } from './customer';
+import type { Locale } from './shared';
+
+export const maxMessageLength = 100;
+const maxFirstNameLength = 30;
+
+/** The customer's first name, reduced to letters, marks, apostrophes and hyphens: the only personal data a message needs. */
+export function firstName(name: string, locale: Locale): string {
+  const first = name.normalize('NFC').trim().split(/\s+/)[0] ?? '';
+  const cleaned = first.replace(/[^\p{L}\p{M}'-]/gu, '').slice(0, maxFirstNameLength);
+  return cleaned === '' ? (locale === 'en' ? 'Customer' : 'Cliente') : cleaned;
+}
+
+const templates: Record<Locale, readonly string[]> = {
+  'pt-BR': [
+    '{name}, investir hoje é garantir a tranquilidade do seu amanhã. Comece já!',
+    '{name}, faça seu dinheiro trabalhar por você: invista no seu futuro.',
+    '{name}, pequenos investimentos hoje constroem grandes conquistas amanhã.',
+    '{name}, planeje, invista e veja seus sonhos saírem do papel.',
+  ],
+  en: [
+    '{name}, investing today buys you a calmer tomorrow. Start now!',
+    '{name}, make your money work for you: invest in your future.',
+    '{name}, small investments today build big achievements tomorrow.',
+    '{name}, plan, invest and watch your goals come true.',
+  ],
+};
+
+/** The offline message for a customer: the same customer always gets the same one. */
+export function templateMessage(id: number, name: string, locale: Locale): string {
+  const list = templates[locale];
+  const template = list[id % list.length] ?? list[0] ?? '{name}';
+  return template.replace('{name}', firstName(name, locale));
+}
+
+/** The stand-in record used when the bank API does not answer for a customer (the original's fallback). */
+export function mockCustomer(id: number): Customer {
+  const digits = String(id).padStart(5, '0').slice(-5);
+  return {
+    id,
+    name: `Cliente ${id}`,
+    account: { number: `${digits}-0`, agency: '0001', balance: 0, limit: 1000 },
+    card: { number: `xxxx xxxx xxxx ${digits.slice(-4)}`, limit: 1000 },
+    features: [],
+    news: [],
+  };
+}
+
+/** The customer with the message appended to its news, unless the same message is already there. */
+export function withMessage(customer: Customer, message: string, icon: string): Customer {
+  if (customer.news.some((item) => item.description === message)) return customer;
+  return { ...customer, news: [...customer.news, { icon, description: message }] };
+}

@@ -1,0 +1,80 @@
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogEntry,
+  type WorkerOptions,
+} from '@temporalio/worker';
+import { createActivities } from './activities';
+import { createLlmClient } from './activities/llm';
+import type { Config } from './config';
+import { llmTaskQueueFor } from './shared';
+
+/**
+ * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
+ * test output). The LLM worker's expected "no workflows registered" warning is left out.
+ */
+export function installQuietLogging(): void {
+  const write = (entry: LogEntry): void => {
+    if (entry.message.startsWith('No workflows registered')) return;
+    // eslint-disable-next-line no-console -- this is the log sink itself
+    console.error(`${entry.level} ${entry.message}`, entry.meta ?? '');
+  };
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN', write) });
+  } catch {
+    // The runtime is already installed in this process.
+  }
+}
+
+export interface Workers {
+  /** Runs both workers until `until` settles (or forever), then shuts them down. */
+  run(until?: Promise<unknown>): Promise<void>;
+  shutdown(): void;
+}
+
+/**
+ * The worker process: one Temporal worker for the workflows and the bank API's activities, and one on the
+ * LLM task queue whose rate the server caps for all workers together.
+ */
+export async function createWorkers(
+  config: Config,
+  options: { workflowBundle?: WorkerOptions['workflowBundle']; connection?: NativeConnection } = {},
+): Promise<Workers> {
+  const connection = options.connection ?? (await NativeConnection.connect(config.temporal.connection));
+  const activities = createActivities({
+    dataDir: config.dataDir,
+    apiUrl: config.apiUrl,
+    llm: config.llm ? createLlmClient(config.llm) : undefined,
+  });
+  const common = { connection, namespace: config.temporal.namespace };
+  const main = await Worker.create({
+    ...common,
+    taskQueue: config.temporal.taskQueue,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
+    activities,
+  });
+  const llm = await Worker.create({
+    ...common,
+    taskQueue: llmTaskQueueFor(config.temporal.taskQueue),
+    activities: { writeMessage: activities.writeMessage },
+    maxTaskQueueActivitiesPerSecond: config.llmRatePerSecond,
+  });
+  const ownsConnection = !options.connection;
+  return {
+    async run(until?: Promise<unknown>) {
+      try {
+        if (until) await Promise.all([main.runUntil(until), llm.runUntil(until)]);
+        else await Promise.all([main.run(), llm.run()]);
+      } finally {
+        if (ownsConnection) await connection.close();
+      }
+    },
+    shutdown() {
+      for (const worker of [main, llm]) if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
+}

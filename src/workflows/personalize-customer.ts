@@ -1,0 +1,182 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  log,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { Customer } from '../customer';
+import { firstName, mockCustomer, templateMessage, withMessage } from '../personalize';
+import {
+  failureTypes,
+  llmTaskQueueFor,
+  newsIcon,
+  searchAttributes,
+  type CustomerOutcome,
+  type PersonalizeCustomerInput,
+} from '../shared';
+
+/** The bank API is flaky: five attempts over about 15 s ride out short outages before the fallback policy decides. */
+export const bankApiRetry: RetryPolicy = {
+  initialInterval: '500 ms',
+  backoffCoefficient: 2,
+  maximumInterval: '8 s',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: [failureTypes.customerNotFound, failureTypes.apiRejected],
+};
+/** One HTTP request is cut at 10 s (apiRequestTimeoutMs); a load makes two. */
+const bankApiTimeout = '25 s';
+
+/** LLM outages are usually short; four attempts, then the LLM-failure policy. Bad replies retry at once (nextRetryDelay). */
+export const llmRetry: RetryPolicy = {
+  initialInterval: '1 s',
+  backoffCoefficient: 2,
+  maximumInterval: '10 s',
+  maximumAttempts: 4,
+  nonRetryableErrorTypes: [failureTypes.llmRejected],
+};
+/** Above the client's own 20 s request timeout (llmRequestTimeoutMs), so the client's error is the one reported. */
+const llmTimeout = '30 s';
+
+/** Writing a small local file: retry until the disk comes back, the record is what the export needs. */
+const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' };
+const recordTimeout = '10 s';
+
+const bankApi = proxyActivities<Activities>({ startToCloseTimeout: bankApiTimeout, retry: bankApiRetry });
+const store = proxyActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry });
+
+interface StepFailure {
+  type: string | undefined;
+  message: string;
+  attempts: number;
+}
+
+/** What an activity failure says: its type, its message, and how many attempts were made. */
+function describe(err: unknown, policy: RetryPolicy): StepFailure {
+  if (!(err instanceof ActivityFailure)) throw err;
+  const cause = err.cause;
+  const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : cause?.name;
+  const message = cause?.message ?? err.message;
+  const detail: unknown = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+  const attempt = (detail as { attempt?: unknown } | undefined)?.attempt;
+  const attempts =
+    typeof attempt === 'number'
+      ? attempt
+      : err.retryState === 'MAXIMUM_ATTEMPTS_REACHED'
+        ? (policy.maximumAttempts ?? 1)
+        : 1;
+  return { type, message, attempts };
+}
+
+const reasons: Record<string, string> = {
+  [failureTypes.customerNotFound]: 'not_found',
+  [failureTypes.apiRejected]: 'api_rejected',
+  [failureTypes.llmRejected]: 'llm_rejected',
+  [failureTypes.llmBadReply]: 'llm_bad_reply',
+  [failureTypes.llmRateLimited]: 'llm_rate_limited',
+  [failureTypes.llmUnavailable]: 'llm_unavailable',
+};
+const reasonFor = (failure: StepFailure, fallback: string): string => reasons[failure.type ?? ''] ?? fallback;
+
+/**
+ * One customer: fetch from the bank API, write a message, load it into the customer's news, record the outcome.
+ * Every fallback is a decision recorded in the outcome, never silent.
+ */
+export async function personalizeCustomer(input: PersonalizeCustomerInput): Promise<CustomerOutcome> {
+  const { id, apiUrl, locale } = input;
+  const llm = proxyActivities<Activities>({
+    startToCloseTimeout: llmTimeout,
+    retry: llmRetry,
+    taskQueue: llmTaskQueueFor(workflowInfo().taskQueue),
+  });
+  const outcome: CustomerOutcome = {
+    id,
+    line: input.line,
+    status: 'failed',
+    source: null,
+    messageSource: null,
+    message: null,
+    model: null,
+    tokens: { promptTokens: 0, completionTokens: 0 },
+    attempts: { fetch: 0, write: 0, load: 0 },
+    error: null,
+  };
+  const finish = async (customer: Customer | null): Promise<CustomerOutcome> => {
+    await store.recordOutcome({ runId: input.runId, record: { outcome, customer } });
+    upsertSearchAttributes([
+      { key: searchAttributes.outcome, value: outcome.status },
+      ...(outcome.source ? [{ key: searchAttributes.customerSource, value: outcome.source }] : []),
+      ...(outcome.messageSource ? [{ key: searchAttributes.messageSource, value: outcome.messageSource }] : []),
+    ]);
+    log.info('Customer done', { customerId: id, status: outcome.status, reason: outcome.error?.reason });
+    return outcome;
+  };
+
+  // Extract.
+  let customer: Customer;
+  try {
+    const fetched = await bankApi.fetchCustomer({ apiUrl, id });
+    customer = fetched.customer;
+    outcome.attempts.fetch = fetched.attempt;
+    outcome.source = 'api';
+  } catch (err) {
+    const failure = describe(err, bankApiRetry);
+    outcome.attempts.fetch = failure.attempts;
+    const reason = reasonFor(failure, 'api_unavailable');
+    outcome.error = { reason, message: failure.message };
+    if (reason !== 'api_unavailable' || input.onApiFailure === 'fail') return finish(null);
+    if (input.onApiFailure === 'skip') {
+      outcome.status = 'skipped';
+      return finish(null);
+    }
+    customer = mockCustomer(id);
+    outcome.source = 'mock';
+  }
+
+  // Transform.
+  try {
+    const written = await llm.writeMessage({ id, firstName: firstName(customer.name, locale), locale });
+    outcome.message = written.message;
+    outcome.messageSource = written.messageSource;
+    outcome.model = written.model;
+    outcome.tokens = written.tokens;
+    outcome.attempts.write = written.attempt;
+  } catch (err) {
+    const failure = describe(err, llmRetry);
+    outcome.attempts.write = failure.attempts;
+    outcome.error = { reason: reasonFor(failure, 'llm_unavailable'), message: failure.message };
+    if (input.onLlmFailure === 'fail') return finish(null);
+    outcome.message = templateMessage(id, customer.name, locale);
+    outcome.messageSource = 'template';
+  }
+  const personalized = withMessage(customer, outcome.message, newsIcon);
+
+  // Load.
+  if (input.sink === 'file') {
+    outcome.status = 'loaded';
+    return finish(personalized);
+  }
+  if (outcome.source === 'mock') {
+    outcome.status = 'skipped';
+    outcome.error = {
+      reason: 'mock_not_loaded',
+      message: `The bank API did not answer for customer ${id}, so the mock record was exported but never written over the bank's record.`,
+    };
+    return finish(personalized);
+  }
+  try {
+    const loaded = await bankApi.loadCustomer({ apiUrl, id, message: outcome.message });
+    outcome.attempts.load = loaded.attempt;
+    outcome.status = 'loaded';
+    return finish(loaded.customer);
+  } catch (err) {
+    const failure = describe(err, bankApiRetry);
+    outcome.attempts.load = failure.attempts;
+    outcome.error = { reason: reasonFor(failure, 'api_unavailable'), message: failure.message };
+    // Not loaded, but nothing is lost: the export still holds the customer with its message.
+    return finish(personalized);
+  }
+}

@@ -1,0 +1,130 @@
+// What the tests share: a config pointing at the test server, the simulators, a worker, and a way to run a list.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { newRunId, startRun } from '../src/client';
+import type { Config } from '../src/config';
+import type { Customer } from '../src/customer';
+import { defaultRunOptions, type CustomerOutcome, type RunOptions, type RunSummary } from '../src/shared';
+import { loadSeed, startBankApi, type BankApiFaults, type BankApiSimulator } from '../src/simulators/bank-api';
+import { startLlm, type LlmFaults, type LlmSimulator } from '../src/simulators/llm';
+import { createWorkers, type Workers } from '../src/worker';
+
+export const root = path.resolve(__dirname, '..');
+export const seedFile = path.join(root, 'data', 'customers.json');
+export const seed = (): Customer[] => loadSeed(seedFile);
+
+export function scratchDir(): string {
+  return mkdtempSync(path.join(process.env.SDW_TEST_SCRATCH ?? '/tmp', 'case-'));
+}
+
+export function writeCsv(dir: string, text: string, name = 'customers.csv'): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const address = process.env.SDW_TEST_TEMPORAL_ADDRESS;
+  if (!address)
+    throw new Error('The test Temporal server is not running (jest global setup sets SDW_TEST_TEMPORAL_ADDRESS).');
+  return {
+    temporal: {
+      connection: { address },
+      namespace: 'default',
+      taskQueue: `test-${randomUUID()}`,
+      webUiUrl: 'http://127.0.0.1:8233',
+    },
+    apiUrl: 'http://127.0.0.1:9',
+    llm: undefined,
+    locale: 'pt-BR',
+    dataDir: scratchDir(),
+    llmRatePerSecond: undefined,
+    ...overrides,
+  };
+}
+
+export interface RunResult {
+  summary: RunSummary;
+  report: {
+    counts: RunSummary['counts'];
+    customers: CustomerOutcome[];
+    invalidRows: { line: number; value: string; reason: string }[];
+  };
+  exported: Customer[] | undefined;
+  runId: string;
+}
+
+/** A worker on its own task queue with real simulators around it: what a test file runs its lists through. */
+export interface Pipeline {
+  config: Config;
+  bankApi: BankApiSimulator;
+  llm: LlmSimulator;
+  client: Client;
+  dir: string;
+  run(csv: string, options?: Partial<RunOptions>): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+export async function startPipeline(
+  options: { offline?: boolean; bankFaults?: Partial<BankApiFaults>; llmFaults?: Partial<LlmFaults> } = {},
+): Promise<Pipeline> {
+  const bankApi = await startBankApi({ seed: seed(), faults: options.bankFaults });
+  const llm = await startLlm({ faults: options.llmFaults });
+  const config = testConfig({
+    apiUrl: bankApi.url,
+    llm: options.offline
+      ? undefined
+      : { baseURL: llm.baseURL, apiKey: 'sk-test-key-for-the-simulator', model: 'gpt-4o-mini' },
+  });
+  const nativeConnection = await NativeConnection.connect(config.temporal.connection);
+  const workers: Workers = await createWorkers(config, {
+    connection: nativeConnection,
+    workflowBundle: { codePath: process.env.SDW_TEST_WORKFLOW_BUNDLE! },
+  });
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const running = workers.run(stopped);
+  const connection = await Connection.connect(config.temporal.connection);
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const dir = scratchDir();
+
+  return {
+    config,
+    bankApi,
+    llm,
+    client,
+    dir,
+    async run(csv, runOptions = {}) {
+      const runId = newRunId();
+      const input = writeCsv(dir, csv, `${runId}.csv`);
+      const handle = await startRun(client, config.temporal.taskQueue, runId, {
+        ...defaultRunOptions,
+        apiUrl: bankApi.url,
+        output: path.join(dir, `${runId}-SDW2023_final.json`),
+        input,
+        ...runOptions,
+      });
+      const summary = await handle.result();
+      const report = JSON.parse(readFileSync(summary.reportPath, 'utf8')) as RunResult['report'];
+      const exported = summary.exportPath
+        ? (JSON.parse(readFileSync(summary.exportPath, 'utf8')) as Customer[])
+        : undefined;
+      return { summary, report, exported, runId };
+    },
+    async close() {
+      stop();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      await bankApi.close();
+      await llm.close();
+    },
+  };
+}
+
+export const csvOf = (ids: (number | string)[]): string => `UserID\n${ids.join('\n')}\n`;
+export const byId = (outcomes: CustomerOutcome[]): Map<number, CustomerOutcome> =>
+  new Map(outcomes.map((o) => [o.id, o]));
