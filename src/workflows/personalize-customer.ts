@@ -19,15 +19,17 @@ import {
   type PersonalizeCustomerInput,
 } from '../shared';
 
-/** The bank API is flaky: five attempts over about 15 s ride out short outages before the fallback policy decides. */
-export const bankApiRetry: RetryPolicy = {
+/** The bank API is flaky: eight attempts over about 12 s ride out short outages before the fallback policy decides. */
+export const fetchRetry: RetryPolicy = {
   initialInterval: '500 ms',
   backoffCoefficient: 2,
-  maximumInterval: '8 s',
-  maximumAttempts: 5,
+  maximumInterval: '2 s',
+  maximumAttempts: 8,
   nonRetryableErrorTypes: [failureTypes.customerNotFound, failureTypes.apiRejected],
 };
-/** One HTTP request is cut at 10 s (apiRequestTimeoutMs); a load makes two. */
+/** A load has no fallback and its message is already paid for: it keeps trying for about 35 s. */
+export const loadRetry: RetryPolicy = { ...fetchRetry, maximumAttempts: 20 };
+/** One HTTP request is cut at 10 s (apiRequestTimeoutMs); a load makes two (GET, then PUT). */
 const bankApiTimeout = '25 s';
 
 /** LLM outages are usually short; four attempts, then the LLM-failure policy. Bad replies retry at once (nextRetryDelay). */
@@ -45,8 +47,9 @@ const llmTimeout = '30 s';
 const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' };
 const recordTimeout = '10 s';
 
-const bankApi = proxyActivities<Activities>({ startToCloseTimeout: bankApiTimeout, retry: bankApiRetry });
-const store = proxyActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry });
+const { fetchCustomer } = proxyActivities<Activities>({ startToCloseTimeout: bankApiTimeout, retry: fetchRetry });
+const { loadCustomer } = proxyActivities<Activities>({ startToCloseTimeout: bankApiTimeout, retry: loadRetry });
+const { recordOutcome } = proxyActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry });
 
 interface StepFailure {
   type: string | undefined;
@@ -87,7 +90,7 @@ const reasonFor = (failure: StepFailure, fallback: string): string => reasons[fa
  */
 export async function personalizeCustomer(input: PersonalizeCustomerInput): Promise<CustomerOutcome> {
   const { id, apiUrl, locale } = input;
-  const llm = proxyActivities<Activities>({
+  const { writeMessage } = proxyActivities<Activities>({
     startToCloseTimeout: llmTimeout,
     retry: llmRetry,
     taskQueue: llmTaskQueueFor(workflowInfo().taskQueue),
@@ -105,7 +108,7 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     error: null,
   };
   const finish = async (customer: Customer | null): Promise<CustomerOutcome> => {
-    await store.recordOutcome({ runId: input.runId, record: { outcome, customer } });
+    await recordOutcome({ runId: input.runId, record: { outcome, customer } });
     upsertSearchAttributes([
       { key: searchAttributes.outcome, value: outcome.status },
       ...(outcome.source ? [{ key: searchAttributes.customerSource, value: outcome.source }] : []),
@@ -118,12 +121,12 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
   // Extract.
   let customer: Customer;
   try {
-    const fetched = await bankApi.fetchCustomer({ apiUrl, id });
+    const fetched = await fetchCustomer({ apiUrl, id });
     customer = fetched.customer;
     outcome.attempts.fetch = fetched.attempt;
     outcome.source = 'api';
   } catch (err) {
-    const failure = describe(err, bankApiRetry);
+    const failure = describe(err, fetchRetry);
     outcome.attempts.fetch = failure.attempts;
     const reason = reasonFor(failure, 'api_unavailable');
     outcome.error = { reason, message: failure.message };
@@ -138,7 +141,7 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
 
   // Transform.
   try {
-    const written = await llm.writeMessage({ id, firstName: firstName(customer.name, locale), locale });
+    const written = await writeMessage({ id, firstName: firstName(customer.name, locale), locale });
     outcome.message = written.message;
     outcome.messageSource = written.messageSource;
     outcome.model = written.model;
@@ -168,12 +171,12 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     return finish(personalized);
   }
   try {
-    const loaded = await bankApi.loadCustomer({ apiUrl, id, message: outcome.message });
+    const loaded = await loadCustomer({ apiUrl, id, message: outcome.message });
     outcome.attempts.load = loaded.attempt;
     outcome.status = 'loaded';
     return finish(loaded.customer);
   } catch (err) {
-    const failure = describe(err, bankApiRetry);
+    const failure = describe(err, loadRetry);
     outcome.attempts.load = failure.attempts;
     outcome.error = { reason: reasonFor(failure, 'api_unavailable'), message: failure.message };
     // Not loaded, but nothing is lost: the export still holds the customer with its message.
