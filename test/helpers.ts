@@ -1,9 +1,13 @@
 // What the tests share: a config pointing at the test server, the simulators, a worker, and a way to run a list.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { Info } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger, NativeConnection } from '@temporalio/worker';
 import { newRunId, startRun } from '../src/client';
 import type { Config } from '../src/config';
 import type { Customer } from '../src/customer';
@@ -37,7 +41,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       taskQueue: `test-${randomUUID()}`,
       webUiUrl: 'http://127.0.0.1:8233',
     },
-    apiUrl: 'http://127.0.0.1:9',
+    apiUrl: 'http://127.0.0.1:1',
     llm: undefined,
     locale: 'pt-BR',
     dataDir: scratchDir(),
@@ -125,6 +129,35 @@ export async function startPipeline(
   };
 }
 
+/** The URL of a loopback port nothing listens on: an API that is down. */
+export async function downUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
 export const csvOf = (ids: (number | string)[]): string => `UserID\n${ids.join('\n')}\n`;
 export const byId = (outcomes: CustomerOutcome[]): Map<number, CustomerOutcome> =>
   new Map(outcomes.map((o) => [o.id, o]));
+
+export interface ActivityEnv {
+  run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R>;
+}
+
+/** An activity context for unit tests; the SDK's failure lines at WARN would bury the output. */
+export function activityEnv(info: Partial<Info> = {}): ActivityEnv {
+  const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
+  return { run: (fn, ...args) => env.run(fn, ...args) };
+}
+
+/** The ApplicationFailure a promise rejects with (the test fails if it resolves or throws anything else). */
+export async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err: unknown = await promise.then(
+    () => new Error('expected a failure, got a result'),
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ApplicationFailure)) throw err;
+  return err;
+}

@@ -64,11 +64,11 @@ async function request(method: 'GET' | 'PUT', url: string, what: string, body?: 
       signal: AbortSignal.timeout(apiRequestTimeoutMs),
     });
   } catch (err) {
-    const cause = err as Error & { cause?: { code?: string } };
+    const error = err as Error & { cause?: { code?: string; message?: string } };
     const reason =
-      cause.name === 'TimeoutError'
+      error.name === 'TimeoutError'
         ? `no answer within ${apiRequestTimeoutMs} ms`
-        : (cause.cause?.code ?? cause.message);
+        : (error.cause?.code ?? error.cause?.message ?? error.message);
     throw retryable(failureTypes.apiUnavailable, `${what}: the bank API did not answer (${reason}).`);
   }
   let text: string;

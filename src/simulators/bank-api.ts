@@ -2,6 +2,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
+import { z } from 'zod';
 import { customerSchema, type Customer } from '../customer';
 import { checkRate, close, listen, readRequestBody, sendJson, sendText } from './http';
 
@@ -155,7 +156,7 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApiSimu
     if (idText === undefined) {
       if (method === 'GET') return sendJson(res, 200, [...users.values()]);
       if (method === 'POST') {
-        const body = await parseUser(req, res);
+        const body = await parseUser(req, res, newUserSchema);
         if (!body) return;
         if ([...users.values()].some((u) => u.account.number === body.account.number)) {
           return sendText(res, 422, 'This Account number already exists.');
@@ -208,7 +209,14 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApiSimu
   return { url, faults, users, requests, close: () => close(server) };
 }
 
-async function parseUser(req: IncomingMessage, res: ServerResponse): Promise<Customer | undefined> {
+/** A new user's id is the server's to give, as in the original API. */
+const newUserSchema = customerSchema.extend({ id: z.unknown().optional() });
+
+async function parseUser(
+  req: IncomingMessage,
+  res: ServerResponse,
+  schema: typeof customerSchema | typeof newUserSchema = customerSchema,
+): Promise<Customer | undefined> {
   const text = await readRequestBody(req);
   if (text === undefined) {
     sendText(res, 413, 'Payload Too Large');
@@ -221,10 +229,10 @@ async function parseUser(req: IncomingMessage, res: ServerResponse): Promise<Cus
     sendText(res, 400, 'Malformed JSON request.');
     return undefined;
   }
-  const parsed = customerSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     sendText(res, 400, 'Malformed JSON request.');
     return undefined;
   }
-  return parsed.data;
+  return { ...parsed.data, id: Number(parsed.data.id ?? 0) };
 }

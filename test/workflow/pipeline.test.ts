@@ -1,5 +1,5 @@
 import { newsIcon } from '../../src/shared';
-import { byId, csvOf, seed, startPipeline, type Pipeline } from '../helpers';
+import { byId, csvOf, seed, startPipeline, type Pipeline, downUrl } from '../helpers';
 
 const seedUsers = new Map(seed().map((u) => [u.id, u]));
 const accountAndCardNumbers = [...seedUsers.values()].flatMap((u) => [u.account.number, u.card.number]);
@@ -54,7 +54,7 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
   });
 
   test('the bank API down: mock data fills in, flagged as such, never written over the bank, and exported', async () => {
-    const down = 'http://127.0.0.1:9';
+    const down = await downUrl();
     const both = await pipeline.run(csvOf([30, 31]), { apiUrl: down });
     expect(both.summary.counts).toMatchObject({ loaded: 0, skipped: 2, fromMock: 2 });
     for (const c of both.report.customers) {
@@ -78,7 +78,7 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
   });
 
   test('with --on-api-failure skip or fail, a customer the API does not answer for is not made up', async () => {
-    const down = 'http://127.0.0.1:9';
+    const down = await downUrl();
     const skipped = await pipeline.run(csvOf([34]), { apiUrl: down, onApiFailure: 'skip' });
     expect(skipped.report.customers[0]).toMatchObject({
       status: 'skipped',

@@ -1,0 +1,96 @@
+import { createActivities } from '../../src/activities';
+import { failureTypes, newsIcon } from '../../src/shared';
+import { startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
+import { activityEnv, failureOf, scratchDir, seed, downUrl } from '../helpers';
+
+describe('fetchCustomer and loadCustomer against the bank API simulator', () => {
+  let api: BankApiSimulator;
+  const { fetchCustomer, loadCustomer } = createActivities({
+    dataDir: scratchDir(),
+    apiUrl: 'http://127.0.0.1:1',
+    llm: undefined,
+  });
+  const env = activityEnv({ attempt: 3 });
+  beforeAll(async () => {
+    api = await startBankApi({ seed: seed() });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+  beforeEach(() => {
+    Object.assign(api.faults, { errorRate: 0, rateLimitRate: 0, malformedRate: 0, resetRate: 0 });
+  });
+
+  test('fetches a customer in the SDW2023 schema and reports the attempt it took', async () => {
+    const { customer, attempt } = await env.run(fetchCustomer, { apiUrl: api.url, id: 2 });
+    expect(customer).toEqual(api.users.get(2));
+    expect(attempt).toBe(3);
+  });
+
+  test('uses the worker’s configured API when the run names none', async () => {
+    const { fetchCustomer: fetchDefault } = createActivities({
+      dataDir: scratchDir(),
+      apiUrl: api.url,
+      llm: undefined,
+    });
+    const { customer } = await env.run(fetchDefault, { apiUrl: undefined, id: 3 });
+    expect(customer.id).toBe(3);
+  });
+
+  test('a 404 is final: CustomerNotFound, not retried', async () => {
+    const failure = await failureOf(env.run(fetchCustomer, { apiUrl: api.url, id: 4040 }));
+    expect(failure).toMatchObject({ type: failureTypes.customerNotFound, nonRetryable: true });
+    expect(failure.message).toContain('Resource ID not found.');
+  });
+
+  test('a 500 is retryable', async () => {
+    api.faults.errorRate = 1;
+    const failure = await failureOf(env.run(fetchCustomer, { apiUrl: api.url, id: 2 }));
+    expect(failure).toMatchObject({ type: failureTypes.apiUnavailable, nonRetryable: false });
+    expect(failure.message).toContain('500');
+  });
+
+  test('a 429 is retryable after the Retry-After the API asked for', async () => {
+    api.faults.rateLimitRate = 1;
+    const failure = await failureOf(env.run(fetchCustomer, { apiUrl: api.url, id: 2 }));
+    expect(failure).toMatchObject({ type: failureTypes.apiRateLimited, nonRetryable: false, nextRetryDelay: 1000 });
+  });
+
+  test('a broken JSON body and a reset connection are retryable', async () => {
+    api.faults.malformedRate = 1;
+    expect(await failureOf(env.run(fetchCustomer, { apiUrl: api.url, id: 2 }))).toMatchObject({
+      type: failureTypes.apiUnavailable,
+      nonRetryable: false,
+      message: 'GET customer 2: the bank API sent a body that is not JSON.',
+    });
+    Object.assign(api.faults, { malformedRate: 0, resetRate: 1 });
+    expect(await failureOf(env.run(fetchCustomer, { apiUrl: api.url, id: 2 }))).toMatchObject({
+      type: failureTypes.apiUnavailable,
+      nonRetryable: false,
+    });
+  });
+
+  test('an API that is down is retryable and says it did not answer', async () => {
+    const failure = await failureOf(env.run(fetchCustomer, { apiUrl: await downUrl(), id: 2 }));
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toBe('GET customer 2: the bank API did not answer (ECONNREFUSED).');
+  });
+
+  test('loads a message once: a second load of the same message changes nothing', async () => {
+    const before = api.users.get(5)!.news.length;
+    const first = await env.run(loadCustomer, { apiUrl: api.url, id: 5, message: 'Olá, invista!' });
+    const again = await env.run(loadCustomer, { apiUrl: api.url, id: 5, message: 'Olá, invista!' });
+    expect(first.appended).toBe(true);
+    expect(again.appended).toBe(false);
+    const news = api.users.get(5)!.news;
+    expect(news).toHaveLength(before + 1);
+    expect(news.at(-1)).toEqual({ id: expect.any(Number) as number, icon: newsIcon, description: 'Olá, invista!' });
+    expect(again.customer).toEqual(api.users.get(5));
+  });
+
+  test('loading user 1 is refused with the API’s 422 reason, final', async () => {
+    const failure = await failureOf(env.run(loadCustomer, { apiUrl: api.url, id: 1, message: 'Oi' }));
+    expect(failure).toMatchObject({ type: failureTypes.apiRejected, nonRetryable: true });
+    expect(failure.message).toBe('PUT customer 1: the bank API refused it (422 This User ID 1 cannot be updated.).');
+  });
+});

@@ -1,0 +1,148 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createActivities, type CustomerRecord } from '../../src/activities';
+import { failureTypes, newsIcon, type CustomerOutcome } from '../../src/shared';
+import { activityEnv, failureOf, scratchDir, seed, writeCsv } from '../helpers';
+
+const users = new Map(seed().map((u) => [u.id, u]));
+
+function record(id: number, line: number, overrides: Partial<CustomerOutcome> = {}): CustomerRecord {
+  const message = `Cliente ${id}, invista!`;
+  const user = users.get(id)!;
+  return {
+    outcome: {
+      id,
+      line,
+      status: 'loaded',
+      source: 'api',
+      messageSource: 'llm',
+      message,
+      model: 'gpt-4o-mini',
+      tokens: { promptTokens: 40, completionTokens: 20 },
+      attempts: { fetch: 1, write: 1, load: 1 },
+      error: null,
+      ...overrides,
+    },
+    customer: { ...user, news: [...user.news, { icon: newsIcon, description: message }] },
+  };
+}
+
+describe('recordOutcome and exportResults', () => {
+  const env = activityEnv();
+
+  test('export the users in CSV order with their new news item, and a report with every customer and bad row', async () => {
+    const dir = scratchDir();
+    const { recordOutcome, exportResults } = createActivities({
+      dataDir: dir,
+      apiUrl: 'http://127.0.0.1:1',
+      llm: undefined,
+    });
+    const input = writeCsv(dir, 'UserID\n4\nxyz\n2\n3\n4\n');
+    const runId = 'run-export-1';
+    // Records arrive in any order; the export follows the CSV.
+    await env.run(recordOutcome, {
+      runId,
+      record: record(3, 5, { status: 'failed', error: { reason: 'api_rejected', message: '422' } }),
+    });
+    await env.run(recordOutcome, { runId, record: record(2, 4, { messageSource: 'template', model: null }) });
+    await env.run(recordOutcome, { runId, record: record(4, 2) });
+    await env.run(recordOutcome, { runId, record: record(4, 2) }); // a retried activity writes the same record again
+    const output = path.join(dir, 'SDW2023_final.json');
+    const result = await env.run(exportResults, {
+      runId,
+      input,
+      output,
+      sink: 'both',
+      startedAt: '2026-11-25T10:00:00.000Z',
+    });
+
+    const exported = JSON.parse(readFileSync(output, 'utf8')) as { id: number; news: { description: string }[] }[];
+    expect(exported.map((u) => u.id)).toEqual([4, 2, 3]);
+    expect(exported[0]!.news.at(-1)!.description).toBe('Cliente 4, invista!');
+    const report = JSON.parse(readFileSync(result.reportPath, 'utf8')) as Record<string, unknown> & {
+      customers: CustomerOutcome[];
+    };
+    expect(result.reportPath).toBe(path.join(dir, 'run-export-1.report.json'));
+    expect(report).toMatchObject({
+      runId,
+      startedAt: '2026-11-25T10:00:00.000Z',
+      counts: {
+        rows: 5,
+        invalid: 1,
+        duplicates: 1,
+        loaded: 2,
+        failed: 1,
+        skipped: 0,
+        templated: 1,
+        promptTokens: 120,
+        completionTokens: 60,
+      },
+      invalidRows: [
+        { line: 3, value: 'xyz', reason: 'not a whole number' },
+        { line: 6, value: '4', reason: 'duplicate' },
+      ],
+    });
+    expect(report.customers.map((c) => [c.id, c.status])).toEqual([
+      [4, 'loaded'],
+      [2, 'loaded'],
+      [3, 'failed'],
+    ]);
+    // Only the two messages a priced model wrote cost money: 2 × (40 input + 20 output tokens) at gpt-4o-mini's prices.
+    expect(result.estimatedCostUsd).toBeCloseTo((2 * (40 * 0.15 + 20 * 0.6)) / 1e6, 12);
+  });
+
+  test('a customer with no record (the run ended first) is reported failed as not_processed, never dropped', async () => {
+    const dir = scratchDir();
+    const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const input = writeCsv(dir, 'UserID\n8\n');
+    const result = await env.run(exportResults, {
+      runId: 'run-export-2',
+      input,
+      output: path.join(dir, 'out.json'),
+      sink: 'file',
+      startedAt: '',
+    });
+    expect(result.counts).toMatchObject({ rows: 1, failed: 1 });
+    const report = JSON.parse(readFileSync(result.reportPath, 'utf8')) as { customers: CustomerOutcome[] };
+    expect(report.customers[0]).toMatchObject({ id: 8, status: 'failed', error: { reason: 'not_processed' } });
+    expect(JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8'))).toEqual([]);
+  });
+
+  test('with --sink api there is no JSON export, only the report', async () => {
+    const dir = scratchDir();
+    const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const input = writeCsv(dir, 'UserID\n8\n');
+    const result = await env.run(exportResults, {
+      runId: 'run-export-3',
+      input,
+      output: path.join(dir, 'out.json'),
+      sink: 'api',
+      startedAt: '',
+    });
+    expect(result.exportPath).toBeNull();
+    expect(existsSync(path.join(dir, 'out.json'))).toBe(false);
+    expect(existsSync(result.reportPath)).toBe(true);
+  });
+
+  test('an output folder that does not exist is a final failure that names it', async () => {
+    const dir = scratchDir();
+    const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const input = writeCsv(dir, 'UserID\n8\n');
+    const output = path.join(dir, 'missing', 'SDW2023_final.json');
+    const failure = await failureOf(env.run(exportResults, { runId: 'r', input, output, sink: 'both', startedAt: '' }));
+    expect(failure).toMatchObject({ type: failureTypes.exportFailed, nonRetryable: true });
+    expect(failure.message).toBe(`The output folder ${path.dirname(output)} does not exist or is not writable.`);
+  });
+
+  test('an export that fails half-way leaves the previous export intact and no partial file', async () => {
+    const dir = scratchDir();
+    const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const output = path.join(dir, 'SDW2023_final.json');
+    writeFileSync(output, '[{"previous": true}]');
+    // The export opens its temporary file, then finds the CSV has no UserID column.
+    const input = writeCsv(dir, 'NoUserIdHere\n8\n');
+    await failureOf(env.run(exportResults, { runId: 'r', input, output, sink: 'both', startedAt: '' }));
+    expect(readFileSync(output, 'utf8')).toBe('[{"previous": true}]');
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+});

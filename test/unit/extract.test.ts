@@ -1,0 +1,94 @@
+import { createActivities } from '../../src/activities';
+import { idProblem } from '../../src/activities/extract';
+import type { CsvCursor } from '../../src/shared';
+import { activityEnv, failureOf, scratchDir, writeCsv } from '../helpers';
+
+const { readUserIds } = createActivities({ dataDir: scratchDir(), apiUrl: 'http://127.0.0.1:1', llm: undefined });
+const env = activityEnv();
+const dir = scratchDir();
+
+describe('readUserIds', () => {
+  test('takes a BOM, CRLF, blank lines, quotes and surrounding spaces, and counts lines as an editor does', async () => {
+    const input = writeCsv(dir, '\uFEFFUserID\r\n 2 \r\n\r\n"3"\r\n4', 'messy.csv');
+    const page = await env.run(readUserIds, { input, cursor: undefined, pageSize: 10 });
+    expect(page.ids).toEqual([
+      { id: 2, line: 2 },
+      { id: 3, line: 4 },
+      { id: 4, line: 5 },
+    ]);
+    expect(page.invalid).toEqual([]);
+    expect(page.next).toBeUndefined();
+  });
+
+  test('reports each bad row with its line, value and reason, and skips it without failing', async () => {
+    const input = writeCsv(dir, 'UserID\nabc\n-4\n0\n1e3\n0x10\n12345678901234567890\n5\n5\n', 'bad.csv');
+    const page = await env.run(readUserIds, { input, cursor: undefined, pageSize: 100 });
+    expect(page.ids).toEqual([{ id: 5, line: 8 }]);
+    expect(page.invalid).toEqual([
+      { line: 2, value: 'abc', reason: 'not a whole number' },
+      { line: 3, value: '-4', reason: 'not a positive integer' },
+      { line: 4, value: '0', reason: 'not a positive integer' },
+      { line: 5, value: '1e3', reason: 'not a whole number' },
+      { line: 6, value: '0x10', reason: 'not a whole number' },
+      { line: 7, value: '12345678901234567890', reason: 'too large' },
+      { line: 9, value: '5', reason: 'duplicate' },
+    ]);
+  });
+
+  test('pages through a file from a cursor, each row read once, line numbers carried across pages', async () => {
+    const input = writeCsv(dir, 'Name;UserID\nAna;10\n\nBia;11\nCaio;12\nDani;13\nEva;14\n', 'paged.csv');
+    const seen: { id: number; line: number }[] = [];
+    let cursor: CsvCursor | undefined;
+    let pages = 0;
+    do {
+      const page = await env.run(readUserIds, { input, cursor, pageSize: 2 });
+      seen.push(...page.ids);
+      cursor = page.next;
+      pages += 1;
+    } while (cursor);
+    expect(seen).toEqual([
+      { id: 10, line: 2 },
+      { id: 11, line: 4 },
+      { id: 12, line: 5 },
+      { id: 13, line: 6 },
+      { id: 14, line: 7 },
+    ]);
+    expect(pages).toBe(3);
+  });
+
+  test('a missing file is a non-retryable failure that names the file', async () => {
+    const failure = await failureOf(
+      env.run(readUserIds, { input: `${dir}/nope.csv`, cursor: undefined, pageSize: 10 }),
+    );
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toBe(`The input file ${dir}/nope.csv does not exist or cannot be read.`);
+  });
+
+  test('a header without UserID is a non-retryable failure that says what it found', async () => {
+    const input = writeCsv(dir, 'CustomerId,Name\n1,Ana\n', 'header.csv');
+    const failure = await failureOf(env.run(readUserIds, { input, cursor: undefined, pageSize: 10 }));
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toBe(
+      `The input file ${input} has no UserID column in its header (found: CustomerId, Name).`,
+    );
+  });
+
+  test('an empty file is a non-retryable failure', async () => {
+    const input = writeCsv(dir, '', 'empty.csv');
+    const failure = await failureOf(env.run(readUserIds, { input, cursor: undefined, pageSize: 10 }));
+    expect(failure.message).toBe(`The input file ${input} is empty: it needs a header line with UserID.`);
+  });
+});
+
+describe('idProblem', () => {
+  test.each([
+    ['7', undefined],
+    ['007', undefined],
+    ['', 'empty'],
+    ['7.5', 'not a whole number'],
+    ['+7', 'not a whole number'],
+    ['9007199254740993', 'too large'],
+  ])('%p → %p', (value, problem) => {
+    expect(idProblem(value)).toBe(problem);
+  });
+});
