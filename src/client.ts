@@ -1,6 +1,12 @@
 // The one place that is a Temporal client: start runs, follow them, query them.
 import { randomBytes } from 'node:crypto';
-import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowIdReusePolicy,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import type { Config } from './config';
 import { progressQuery, searchAttributes, type Progress, type RunOptions, type RunSummary } from './shared';
 import type { etlRun } from './workflows';
@@ -23,15 +29,15 @@ export async function startRun(
   taskQueue: string,
   runId: string,
   options: RunOptions,
-): Promise<WorkflowHandle<typeof etlRun>> {
-  return client.workflow.start('etlRun', {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof etlRun>> {
+  return client.workflow.start<typeof etlRun>('etlRun', {
     taskQueue,
     workflowId: runId,
     args: [options],
     // A run id names one run for good: its record is the audit trail.
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     typedSearchAttributes: [{ key: searchAttributes.runId, value: runId }],
-  }) as Promise<WorkflowHandle<typeof etlRun>>;
+  });
 }
 
 /** Waits for a run's result, calling `onProgress` with the progress query's answer as it goes. */

@@ -1,0 +1,146 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Customer } from '../../src/customer';
+import { csvOf, downUrl, root, startPipeline, writeCsv, type Pipeline } from '../helpers';
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `sdw-etl` command as a user would, with a clean environment but for what is given. */
+function sdwEtl(args: string[], env: Record<string, string>, cwd: string): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'sdw-etl.js'), ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the sdw-etl command', () => {
+  let pipeline: Pipeline;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    pipeline = await startPipeline({ offline: true });
+    env = {
+      TEMPORAL_ADDRESS: pipeline.config.temporal.connection.address,
+      SDW_TASK_QUEUE: pipeline.config.temporal.taskQueue,
+      SDW_API_URL: pipeline.bankApi.url,
+    };
+  });
+  afterAll(async () => {
+    await pipeline.close();
+  });
+
+  test('run waits, prints the summary with each customer and the Web UI link, and exits 0 when all loaded', async () => {
+    const input = writeCsv(pipeline.dir, csvOf([8, 9]), 'ok.csv');
+    const output = path.join(pipeline.dir, 'ok-final.json');
+    const ran = await sdwEtl(['run', '--input', input, '--output', output, '--id', 'e2e-ok'], env, pipeline.dir);
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toContain('No OPENAI_API_KEY or OPENAI_BASE_URL is set here');
+    expect(ran.stdout).toMatch(/loaded +2/);
+    expect(ran.stdout).toMatch(/ 8 +loaded +api \/template/);
+    expect(ran.stdout).toContain('Web UI: http://127.0.0.1:8233/namespaces/default/workflows/e2e-ok');
+    expect((JSON.parse(readFileSync(output, 'utf8')) as Customer[]).map((u) => u.id)).toEqual([8, 9]);
+    expect(existsSync(path.join(pipeline.dir, 'e2e-ok.report.json'))).toBe(true);
+  });
+
+  test('exits 2 when some customer ended failed', async () => {
+    const input = writeCsv(pipeline.dir, csvOf([1, 10]), 'partial.csv');
+    const ran = await sdwEtl(
+      ['run', '--input', input, '--output', path.join(pipeline.dir, 'partial.json')],
+      env,
+      pipeline.dir,
+    );
+    expect(ran.code).toBe(2);
+    expect(ran.stdout).toMatch(/failed +1/);
+    expect(ran.stdout).toContain('[api_rejected]');
+  });
+
+  test('with the API down and --sink file, every row is exported from mock data and the run exits 0', async () => {
+    const input = writeCsv(pipeline.dir, csvOf([11, 12, 13]), 'down.csv');
+    const output = path.join(pipeline.dir, 'down.json');
+    const ran = await sdwEtl(
+      ['run', '--input', input, '--output', output, '--api-url', await downUrl(), '--sink', 'file'],
+      env,
+      pipeline.dir,
+    );
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toMatch(/from mock +3/);
+    expect((JSON.parse(readFileSync(output, 'utf8')) as Customer[]).map((u) => [u.id, u.name])).toEqual([
+      [11, 'Cliente 11'],
+      [12, 'Cliente 12'],
+      [13, 'Cliente 13'],
+    ]);
+  });
+
+  test('--detach prints the run id and exits 0 at once; the same id again is refused', async () => {
+    const input = writeCsv(pipeline.dir, csvOf([14]), 'detach.csv');
+    const args = [
+      'run',
+      '--input',
+      input,
+      '--output',
+      path.join(pipeline.dir, 'detach.json'),
+      '--id',
+      'e2e-detached',
+      '--detach',
+    ];
+    const ran = await sdwEtl(args, env, pipeline.dir);
+    expect([ran.code, ran.stdout.trim().split('\n').at(-1)]).toEqual([0, 'e2e-detached']);
+    await pipeline.client.workflow.getHandle('e2e-detached').result();
+    const again = await sdwEtl(args, env, pipeline.dir);
+    expect([again.code, again.stderr.trim()]).toEqual([1, 'sdw-etl: A run with id e2e-detached already exists.']);
+  });
+
+  test.each([
+    [['run', '--input', 'nope.csv'], 'sdw-etl: The input file nope.csv does not exist.'],
+    [
+      ['run', '--input', 'x.csv', '--concurrency', '0'],
+      "sdw-etl: option '--concurrency <n>' argument '0' is invalid. expected a whole number from 1 to 1000, got \"0\".",
+    ],
+    [
+      ['run', '--input', 'x.csv', '--sink', 'db'],
+      "sdw-etl: option '--sink <sink>' argument 'db' is invalid. Allowed choices are api, file, both.",
+    ],
+    [
+      ['run', '--input', 'x.csv', '--output', '/no/such/folder/out.json'],
+      'sdw-etl: The output folder /no/such/folder does not exist.',
+    ],
+    [
+      ['run', '--input', 'x.csv', '--id', 'a/b'],
+      'sdw-etl: The run id "a/b" must be 1 to 100 letters, digits, dots, dashes or underscores.',
+    ],
+  ])('a usage error %p is one sentence and exit 1', async (args, sentence) => {
+    writeCsv(pipeline.dir, csvOf([1]), 'x.csv');
+    const ran = await sdwEtl(args, env, pipeline.dir);
+    expect(ran.code).toBe(1);
+    expect(ran.stderr.trim().split('\n')[0]).toBe(sentence);
+    expect(ran.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('a Temporal server that does not answer is one sentence and exit 1', async () => {
+    const input = writeCsv(pipeline.dir, csvOf([1]), 'noserver.csv');
+    const address = (await downUrl()).replace('http://', '');
+    const ran = await sdwEtl(['run', '--input', input], { ...env, TEMPORAL_ADDRESS: address }, pipeline.dir);
+    expect(ran.code).toBe(1);
+    expect(ran.stderr.trim()).toMatch(
+      /^sdw-etl: The Temporal server does not answer .*; start it with scripts\/dev-server.sh start or npm start\.$/,
+    );
+  });
+
+  test('a bad environment variable is one sentence and exit 1', async () => {
+    const ran = await sdwEtl(['run', '--input', 'x.csv'], { ...env, SDW_LOCALE: 'fr' }, pipeline.dir);
+    expect([ran.code, ran.stderr.trim()]).toEqual([1, 'sdw-etl: SDW_LOCALE must be one of pt-BR, en, got "fr".']);
+  });
+});

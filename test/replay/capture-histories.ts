@@ -1,0 +1,65 @@
+// Captures the histories the replay tests check, from real runs on the test server:
+//   npm run capture-histories
+// Commit what it writes under test/histories/ after a deliberate, compatible workflow change.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { newRunId, startRun } from '../../src/client';
+import { customerWorkflowId, defaultRunOptions } from '../../src/shared';
+import { csvOf, downUrl, root, startPipeline, writeCsv, type Pipeline } from '../helpers';
+
+const historiesDir = path.join(root, 'test', 'histories');
+
+/** Saves a history in the Temporal CLI's JSON form, the one the Web UI downloads and the replayer reads. */
+/** Which workflow id each history belongs to: replay needs it, and the CLI's JSON does not hold it. */
+const workflowIds: Record<string, string> = {};
+
+function save(pipeline: Pipeline, name: string, workflowId: string, runId?: string): void {
+  const args = [
+    'workflow',
+    'show',
+    '--address',
+    pipeline.config.temporal.connection.address,
+    '--workflow-id',
+    workflowId,
+  ];
+  if (runId) args.push('--run-id', runId);
+  const json = execFileSync(process.env.SDW_TEST_TEMPORAL_CLI!, [...args, '--output', 'json'], { encoding: 'utf8' });
+  writeFileSync(path.join(historiesDir, `${name}.json`), json);
+  workflowIds[`${name}.json`] = workflowId;
+}
+
+test('capture workflow histories from real runs', async () => {
+  const pipeline = await startPipeline();
+  try {
+    const run = async (ids: number[], options: Partial<typeof defaultRunOptions & { apiUrl: string }> = {}) => {
+      const runId = newRunId();
+      const handle = await startRun(pipeline.client, pipeline.config.temporal.taskQueue, runId, {
+        ...defaultRunOptions,
+        apiUrl: pipeline.bankApi.url,
+        input: writeCsv(pipeline.dir, csvOf(ids), `${runId}.csv`),
+        output: path.join(pipeline.dir, `${runId}.json`),
+        ...options,
+      });
+      await handle.result();
+      return { runId, firstRunId: handle.firstExecutionRunId };
+    };
+
+    const paged = await run([2, 3, 999], { pageSize: 2 });
+    save(pipeline, 'etl-run-continued-as-new', paged.runId, paged.firstRunId);
+    save(pipeline, 'etl-run-last-page-and-export', paged.runId);
+    save(pipeline, 'personalize-customer-loaded', customerWorkflowId(paged.runId, 2));
+    save(pipeline, 'personalize-customer-not-found', customerWorkflowId(paged.runId, 999));
+
+    const down = await run([4], { apiUrl: await downUrl() });
+    save(pipeline, 'etl-run-with-mock-fallback', down.runId);
+    save(pipeline, 'personalize-customer-mock-fallback', customerWorkflowId(down.runId, 4));
+
+    pipeline.llm.faults.rejectKey = true;
+    const templated = await run([1]);
+    save(pipeline, 'personalize-customer-template-and-rejected-load', customerWorkflowId(templated.runId, 1));
+    writeFileSync(path.join(historiesDir, 'workflow-ids.json'), JSON.stringify(workflowIds, null, 2) + '\n');
+  } finally {
+    await pipeline.close();
+  }
+});
