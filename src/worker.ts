@@ -13,11 +13,12 @@ import { llmTaskQueueFor } from './shared';
 
 /**
  * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
- * test output). The LLM worker's expected "no workflows registered" warning is left out.
+ * test output). Left out: the LLM worker's expected "no workflows registered", and activity failures, which
+ * Temporal retries and the run's report records.
  */
 export function installQuietLogging(): void {
   const write = (entry: LogEntry): void => {
-    if (entry.message.startsWith('No workflows registered')) return;
+    if (entry.message.startsWith('No workflows registered') || entry.message === 'Activity failed') return;
     // eslint-disable-next-line no-console -- this is the log sink itself
     console.error(`${entry.level} ${entry.message}`, entry.meta ?? '');
   };

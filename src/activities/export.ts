@@ -41,22 +41,41 @@ export const reportPathFor = (output: string, runId: string): string =>
 /** Writes a file whole or not at all: a temporary file beside it, then a rename. */
 async function writeAtomically(file: string, write: (out: WriteStream) => Promise<void>): Promise<void> {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const out = createWriteStream(tmp);
+  const out = await openOut(tmp);
   try {
-    await once(out, 'open');
     await write(out);
-    out.end();
-    await once(out, 'finish');
+    await finish(out);
     await rename(tmp, file);
   } catch (err) {
-    out.destroy();
-    await rm(tmp, { force: true });
+    await discard(out, tmp);
     throw err;
   }
 }
 
 async function put(out: WriteStream, text: string | Buffer): Promise<void> {
   if (!out.write(text)) await once(out, 'drain');
+}
+
+/** A write stream that is open and ready, so a failure cannot race with its opening. */
+async function openOut(file: string): Promise<WriteStream> {
+  const out = createWriteStream(file);
+  await once(out, 'open');
+  return out;
+}
+
+async function finish(out: WriteStream): Promise<void> {
+  out.end();
+  await once(out, 'finish');
+}
+
+/** Throws a half-written file away. */
+async function discard(out: WriteStream | null, file: string | null): Promise<void> {
+  if (out && !out.destroyed) {
+    out.on('error', () => undefined);
+    out.destroy();
+    await once(out, 'close');
+  }
+  if (file) await rm(file, { force: true });
 }
 
 /** Saves one customer's record where the export will find it; the same call twice writes the same file. */
@@ -113,8 +132,8 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
   await mkdir(path.dirname(customersFile), { recursive: true });
 
   // One pass over the CSV writes the users and the report's customer list side by side.
-  const customersOut = createWriteStream(customersFile);
-  const usersOut = exportTmp ? createWriteStream(exportTmp) : null;
+  const customersOut = await openOut(customersFile);
+  const usersOut = exportTmp ? await openOut(exportTmp) : null;
   try {
     let firstCustomer = true;
     let firstUser = true;
@@ -150,15 +169,11 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
       }
     }
     if (usersOut) await put(usersOut, '\n]\n');
-    for (const out of [customersOut, usersOut]) {
-      if (!out) continue;
-      out.end();
-      await once(out, 'finish');
-    }
+    await finish(customersOut);
+    if (usersOut) await finish(usersOut);
   } catch (err) {
-    customersOut.destroy();
-    usersOut?.destroy();
-    if (exportTmp) await rm(exportTmp, { force: true });
+    await discard(customersOut, customersFile);
+    await discard(usersOut, exportTmp);
     throw err;
   }
 
