@@ -8,7 +8,16 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import type { Config } from './config';
-import { progressQuery, searchAttributes, type Progress, type RunOptions, type RunSummary } from './shared';
+import { defaultPayloadConverter } from '@temporalio/common';
+import {
+  defaultRunOptions,
+  progressQuery,
+  searchAttributes,
+  type EtlRunInput,
+  type Progress,
+  type RunOptions,
+  type RunSummary,
+} from './shared';
 import type { etlRun } from './workflows';
 
 export async function connectClient(config: Config): Promise<Client> {
@@ -67,3 +76,15 @@ export async function followRun(
 
 export const runUrl = (config: Config, runId: string): string =>
   `${config.temporal.webUiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(runId)}`;
+
+export const runHandle = (client: Client, runId: string): WorkflowHandle<typeof etlRun> =>
+  client.workflow.getHandle<typeof etlRun>(runId);
+
+/** The options a run was started with, read back from its history (the latest run of its chain). */
+export async function runOptionsOf(handle: WorkflowHandle<typeof etlRun>): Promise<RunOptions> {
+  const history = await handle.fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new Error(`Run ${handle.workflowId} has no input in its history.`);
+  const { progress: _progress, ...options } = defaultPayloadConverter.fromPayload<EtlRunInput>(payload);
+  return { ...defaultRunOptions, ...options };
+}

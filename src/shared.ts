@@ -1,7 +1,7 @@
 // Names and shapes shared by the workflows, the activities, the worker and the client.
 // Workflow code imports this file, so it holds no I/O.
 import { defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 /** Workflows and the bank API's activities (SDW_TASK_QUEUE overrides it). */
 export const defaultTaskQueue = 'sdw-etl';
@@ -47,6 +47,8 @@ export interface RunOptions {
   locale: Locale;
   /** Rows read per page; the run continues as new after each page, so history stays bounded. */
   pageSize: number;
+  /** The run whose failed, skipped and mock customers this run processes again. */
+  retryOf?: string;
 }
 
 /** What a run does when its input names only the CSV (as a person typing it in the Web UI would). */
@@ -112,6 +114,7 @@ export const emptyCounts = (): Counts => ({
 /** What the run carries from one continue-as-new to the next. */
 export interface RunProgress {
   startedAt: string;
+  paused: boolean;
   cursor: CsvCursor | undefined;
   pages: number;
   counts: Counts;
@@ -160,7 +163,7 @@ export interface PersonalizeCustomerInput {
   locale: Locale;
 }
 
-export type RunState = 'running' | 'exporting' | 'completed';
+export type RunState = 'running' | 'paused' | 'draining' | 'exporting' | 'completed' | 'cancelled';
 
 export interface Progress {
   runId: string;
@@ -170,6 +173,7 @@ export interface Progress {
   inFlight: number;
   /** Customer ids being processed right now. */
   inFlightIds: number[];
+  retryOf: string | null;
 }
 
 export interface RunSummary {
@@ -183,6 +187,9 @@ export interface RunSummary {
 }
 
 export const progressQuery = defineQuery<Progress>('progress');
+/** No new customer starts until resumed; the ones in flight finish. */
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
 
 export const customerWorkflowId = (runId: string, id: number): string => `${runId}/customer-${id}`;
 

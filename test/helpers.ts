@@ -1,4 +1,5 @@
 // What the tests share: a config pointing at the test server, the simulators, a worker, and a way to run a list.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -160,4 +161,26 @@ export async function failureOf(promise: Promise<unknown>): Promise<ApplicationF
   );
   if (!(err instanceof ApplicationFailure)) throw err;
   return err;
+}
+
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `sdw-etl` command as a user would, with a clean environment but for what is given. */
+export function sdwEtl(args: string[], env: Record<string, string>, cwd: string): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'sdw-etl.js'), ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { access, constants, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import type { Customer } from '../customer';
 import { estimateCostUsd, pricesTakenOn } from '../pricing';
 import { emptyCounts, failureTypes, type Counts, type CustomerOutcome, type InvalidRow, type Sink } from '../shared';
@@ -21,6 +21,9 @@ export interface ExportInput {
   output: string;
   sink: Sink;
   startedAt: string;
+  /** The run was cancelled: customers it did not reach are reported as such. */
+  cancelled: boolean;
+  retryOf: string | null;
 }
 
 export interface ExportResult {
@@ -140,6 +143,7 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
     if (usersOut) await put(usersOut, '[\n');
     for await (const row of readCsvRows(input.input)) {
       counts.rows += 1;
+      if (counts.rows % 1000 === 0) Context.current().heartbeat(counts.rows);
       if ('invalid' in row) {
         counts.invalid += 1;
         invalid.push(row.invalid);
@@ -152,7 +156,7 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
       }
       seen.add(row.id);
       const record = (await readRecord(dataDir, input.runId, row.id)) ?? {
-        outcome: notProcessed(row.id, row.line),
+        outcome: notProcessed(row.id, row.line, input.cancelled),
         customer: null,
       };
       tally(counts, record.outcome);
@@ -185,6 +189,8 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
       runId: input.runId,
       startedAt: input.startedAt,
       endedAt,
+      state: input.cancelled ? 'cancelled' : 'completed',
+      retryOf: input.retryOf,
       input: input.input,
       export: exportFile,
       sink: input.sink,
@@ -209,7 +215,7 @@ async function pipeFile(file: string, out: WriteStream): Promise<void> {
   for await (const chunk of createReadStream(file)) await put(out, chunk as Buffer);
 }
 
-function notProcessed(id: number, line: number): CustomerOutcome {
+function notProcessed(id: number, line: number, cancelled: boolean): CustomerOutcome {
   return {
     id,
     line,
@@ -220,6 +226,11 @@ function notProcessed(id: number, line: number): CustomerOutcome {
     model: null,
     tokens: { promptTokens: 0, completionTokens: 0 },
     attempts: { fetch: 0, write: 0, load: 0 },
-    error: { reason: 'not_processed', message: 'The run ended before this customer was processed.' },
+    error: {
+      reason: 'not_processed',
+      message: cancelled
+        ? 'The run was cancelled before this customer was processed.'
+        : 'The run ended before this customer was processed.',
+    },
   };
 }

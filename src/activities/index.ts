@@ -4,6 +4,7 @@ import type { CsvCursor, UserIdPage } from '../shared';
 import * as bankApi from './bank-api';
 import * as exporter from './export';
 import { readUserIds } from './extract';
+import { whileHeartbeating } from './heartbeat';
 import * as llm from './llm';
 
 export interface ActivityDeps {
@@ -28,18 +29,20 @@ export const createActivities = (deps: ActivityDeps) => ({
     apiUrl: string | undefined;
     id: number;
   }): Promise<{ customer: Customer; attempt: number }> => {
-    const customer = await bankApi.fetchCustomer(args.apiUrl ?? deps.apiUrl, args.id);
+    const customer = await whileHeartbeating(() => bankApi.fetchCustomer(args.apiUrl ?? deps.apiUrl, args.id));
     return { customer, attempt: Context.current().info.attempt };
   },
   writeMessage: async (args: llm.WriteMessageInput): Promise<llm.WrittenMessage> => {
-    return llm.writeMessage(deps.llm, args);
+    return whileHeartbeating(() => llm.writeMessage(deps.llm, args));
   },
   loadCustomer: async (args: {
     apiUrl: string | undefined;
     id: number;
     message: string;
   }): Promise<bankApi.LoadResult & { attempt: number }> => {
-    const result = await bankApi.loadCustomer(args.apiUrl ?? deps.apiUrl, args.id, args.message);
+    const result = await whileHeartbeating(() =>
+      bankApi.loadCustomer(args.apiUrl ?? deps.apiUrl, args.id, args.message),
+    );
     return { ...result, attempt: Context.current().info.attempt };
   },
   recordOutcome: async (args: { runId: string; record: exporter.CustomerRecord }): Promise<void> => {

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { loadConfig, loadDotEnv, locales } from '../config';
 import { apiFailurePolicies, defaultRunOptions, llmFailurePolicies, sinks } from '../shared';
 import { createWorkers } from '../worker';
+import { registerControl } from './control';
 import { demo } from './demo';
 import { action } from './errors';
 import { oneOf, positiveInt } from './options';
@@ -73,6 +74,7 @@ program
   .description('Run data/SDW2023.csv on the embedded default: dev server, bank API simulator, a worker (npm start).')
   .action(action(async () => demo(loadConfig())));
 
+registerControl(program);
 registerSimulate(program);
 
 program.parseAsync().catch((err: unknown) => {

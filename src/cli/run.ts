@@ -1,9 +1,17 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { followRun, newRunId, runUrl, startRun, validRunId, connectClient } from '../client';
+import {
+  CancelledFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { reportPathFor } from '../activities/export';
+import { connectClient, followRun, newRunId, runOptionsOf, runUrl, startRun, validRunId } from '../client';
 import { parseUrl, type Config } from '../config';
+import type { etlRun } from '../workflows';
 import { defaultRunOptions, type CustomerOutcome, type Progress, type RunOptions, type RunSummary } from '../shared';
 import { UsageError } from './errors';
 
@@ -92,6 +100,48 @@ function readReportCustomers(reportPath: string): CustomerOutcome[] | undefined 
 export const exitCodeFor = (summary: RunSummary): number =>
   summary.counts.skipped + summary.counts.failed > 0 ? 2 : 0;
 
+/** Starts a run, or says in one sentence why a run with that id cannot start. */
+export async function startOrRefuse(
+  client: Client,
+  config: Config,
+  runId: string,
+  options: RunOptions,
+): Promise<WorkflowHandle<typeof etlRun>> {
+  try {
+    return await startRun(client, config.temporal.taskQueue, runId, options);
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new UsageError(`A run with id ${runId} already exists.`);
+    throw err;
+  }
+}
+
+/** Follows a run with a progress line, prints its summary, and returns the exit code. */
+export async function followAndSummarize(handle: WorkflowHandle<typeof etlRun>, config: Config): Promise<number> {
+  const runId = handle.workflowId;
+  const tty = process.stdout.isTTY;
+  let summary: RunSummary;
+  try {
+    summary = await followRun(handle, (p) => {
+      if (tty) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
+    });
+  } catch (err) {
+    if (tty) process.stdout.write('\n');
+    if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+      const options = await runOptionsOf(handle);
+      console.log(`Run ${runId} was cancelled; what it did is in ${reportPathFor(options.output, runId)}`);
+      return 2;
+    }
+    if (err instanceof WorkflowFailedError) {
+      throw new UsageError(`Run ${runId} failed: ${err.cause?.message ?? err.message}`);
+    }
+    throw err;
+  }
+  if (tty) process.stdout.write('\n');
+  printSummary(summary, config);
+  return exitCodeFor(summary);
+}
+
 /** Starts a run; unless detached, follows it to the end. Returns the exit code. */
 export async function runCommand(flags: RunFlags, config: Config): Promise<number> {
   const runId = flags.id ?? newRunId();
@@ -106,35 +156,13 @@ export async function runCommand(flags: RunFlags, config: Config): Promise<numbe
   }
   const client = await connectClient(config);
   try {
-    let handle;
-    try {
-      handle = await startRun(client, config.temporal.taskQueue, runId, options);
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        throw new UsageError(`A run with id ${runId} already exists.`);
-      throw err;
-    }
+    const handle = await startOrRefuse(client, config, runId, options);
     if (flags.detach) {
       console.log(runId);
       return 0;
     }
     console.log(`Run ${runId} started: ${runUrl(config, runId)}`);
-    const tty = process.stdout.isTTY;
-    let summary: RunSummary;
-    try {
-      summary = await followRun(handle, (p) => {
-        if (tty) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
-      });
-    } catch (err) {
-      if (tty) process.stdout.write('\n');
-      if (err instanceof WorkflowFailedError) {
-        throw new UsageError(`Run ${runId} failed: ${err.cause?.message ?? err.message}`);
-      }
-      throw err;
-    }
-    if (tty) process.stdout.write('\n');
-    printSummary(summary, config);
-    return exitCodeFor(summary);
+    return await followAndSummarize(handle, config);
   } finally {
     await client.connection.close();
   }

@@ -1,6 +1,8 @@
 import {
+  CancellationScope,
   ChildWorkflowFailure,
   condition,
+  isCancellation,
   continueAsNew,
   executeChild,
   log,
@@ -18,7 +20,9 @@ import {
   defaultRunOptions,
   emptyCounts,
   failureTypes,
+  pauseSignal,
   progressQuery,
+  resumeSignal,
   searchAttributes,
   type Counts,
   type CustomerOutcome,
@@ -41,13 +45,19 @@ const readRetry: RetryPolicy = {
 const readTimeout = '1 minute';
 /** The export reads the CSV and every customer's record once more: minutes for a million rows. */
 const exportTimeout = '30 minutes';
+/** The export reports its progress every thousand rows, so a dead worker's export restarts within seconds. */
+const exportHeartbeatTimeout = '30 s';
 const exportRetry: RetryPolicy = {
   ...readRetry,
   nonRetryableErrorTypes: [failureTypes.inputInvalid, failureTypes.exportFailed],
 };
 
 const { readUserIds } = proxyActivities<Activities>({ startToCloseTimeout: readTimeout, retry: readRetry });
-const { exportResults } = proxyActivities<Activities>({ startToCloseTimeout: exportTimeout, retry: exportRetry });
+const { exportResults } = proxyActivities<Activities>({
+  startToCloseTimeout: exportTimeout,
+  heartbeatTimeout: exportHeartbeatTimeout,
+  retry: exportRetry,
+});
 
 function tally(counts: Counts, outcome: CustomerOutcome): void {
   counts[outcome.status] += 1;
@@ -58,42 +68,12 @@ function tally(counts: Counts, outcome: CustomerOutcome): void {
 }
 
 /**
- * A whole run: pages of customer ids from the CSV, a sliding window of `concurrency` customer workflows,
- * continue-as-new after each page so history stays bounded, then the export and the report.
+ * Starts one customer's workflow and tallies its outcome. The child is shielded from the run's cancellation:
+ * a customer in flight finishes, so no load is left half-done.
  */
-export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
-  const options: RunOptions = { ...defaultRunOptions, ...input };
-  const { workflowId: runId } = workflowInfo();
-  const progress: RunProgress = input.progress ?? {
-    startedAt: new Date().toISOString(),
-    cursor: undefined,
-    pages: 0,
-    counts: emptyCounts(),
-  };
-  const { counts } = progress;
-  const inFlight = new Set<number>();
-  let state: RunState = 'running';
-  setHandler(progressQuery, () => ({
-    runId,
-    state,
-    startedAt: progress.startedAt,
-    counts,
-    inFlight: inFlight.size,
-    inFlightIds: [...inFlight],
-  }));
-
-  const page = await readUserIds({ input: options.input, cursor: progress.cursor, pageSize: options.pageSize });
-  counts.rows += page.ids.length + page.invalid.length;
-  for (const row of page.invalid) {
-    if (row.reason === 'duplicate') counts.duplicates += 1;
-    else counts.invalid += 1;
-  }
-
-  const running: Promise<void>[] = [];
-  for (const { id, line } of page.ids) {
-    await condition(() => inFlight.size < options.concurrency);
-    inFlight.add(id);
-    const child = executeChild(personalizeCustomer, {
+function startCustomer(runId: string, id: number, line: number, options: RunOptions, counts: Counts): Promise<void> {
+  return CancellationScope.nonCancellable(() =>
+    executeChild(personalizeCustomer, {
       workflowId: customerWorkflowId(runId, id),
       args: [
         {
@@ -114,38 +94,97 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
         { key: searchAttributes.runId, value: runId },
         { key: searchAttributes.customerId, value: id },
       ],
-    })
-      .then(
-        (outcome) => tally(counts, outcome),
-        (err: unknown) => {
-          if (err instanceof WorkflowExecutionAlreadyStartedError) {
-            counts.duplicates += 1;
-            return;
-          }
-          if (!(err instanceof ChildWorkflowFailure)) throw err;
-          log.error('Customer workflow failed', { customerId: id, error: err.message });
-          counts.failed += 1;
-        },
-      )
-      .finally(() => inFlight.delete(id));
-    running.push(child);
-  }
-  await Promise.all(running);
-  progress.pages += 1;
+    }).then(
+      (outcome) => tally(counts, outcome),
+      (err: unknown) => {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          counts.duplicates += 1;
+          return;
+        }
+        if (!(err instanceof ChildWorkflowFailure)) throw err;
+        log.error('Customer workflow failed', { customerId: id, error: err.message });
+        counts.failed += 1;
+      },
+    ),
+  );
+}
 
-  if (page.next) {
-    progress.cursor = page.next;
-    await continueAsNew<typeof etlRun>({ ...options, progress });
-  }
-
-  state = 'exporting';
-  const exported = await exportResults({
+/**
+ * A whole run: pages of customer ids from the CSV, a sliding window of `concurrency` customer workflows,
+ * continue-as-new after each page so history stays bounded, then the export and the report. Pause and resume
+ * signals hold and release new starts; a cancellation lets the customers in flight finish, exports what was
+ * done, and ends the run as cancelled.
+ */
+export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
+  const options: RunOptions = { ...defaultRunOptions, ...input };
+  const { workflowId: runId } = workflowInfo();
+  const progress: RunProgress = input.progress ?? {
+    startedAt: new Date().toISOString(),
+    paused: false,
+    cursor: undefined,
+    pages: 0,
+    counts: emptyCounts(),
+  };
+  const { counts } = progress;
+  const inFlight = new Set<number>();
+  let state: RunState = 'running';
+  setHandler(progressQuery, () => ({
     runId,
-    input: options.input,
-    output: options.output,
-    sink: options.sink,
+    state: state === 'running' && progress.paused ? 'paused' : state,
     startedAt: progress.startedAt,
+    counts,
+    inFlight: inFlight.size,
+    inFlightIds: [...inFlight],
+    retryOf: options.retryOf ?? null,
+  }));
+  setHandler(pauseSignal, () => void (progress.paused = true));
+  setHandler(resumeSignal, () => void (progress.paused = false));
+
+  const running: Promise<void>[] = [];
+  let cancelled: Error | undefined;
+  try {
+    const page = await readUserIds({ input: options.input, cursor: progress.cursor, pageSize: options.pageSize });
+    counts.rows += page.ids.length + page.invalid.length;
+    for (const row of page.invalid) {
+      if (row.reason === 'duplicate') counts.duplicates += 1;
+      else counts.invalid += 1;
+    }
+    for (const { id, line } of page.ids) {
+      await condition(() => !progress.paused && inFlight.size < options.concurrency);
+      inFlight.add(id);
+      running.push(startCustomer(runId, id, line, options, counts).finally(() => inFlight.delete(id)));
+    }
+    await Promise.all(running);
+    progress.pages += 1;
+    if (page.next) {
+      progress.cursor = page.next;
+      await continueAsNew<typeof etlRun>({ ...options, progress });
+    }
+  } catch (err) {
+    if (!isCancellation(err) || !(err instanceof Error)) throw err;
+    // Cancelled: start nothing more, let the customers in flight finish, then export what was done.
+    cancelled = err;
+    state = 'draining';
+  }
+
+  const exported = await CancellationScope.nonCancellable(async () => {
+    await Promise.all(running);
+    state = 'exporting';
+    return exportResults({
+      runId,
+      input: options.input,
+      output: options.output,
+      sink: options.sink,
+      startedAt: progress.startedAt,
+      cancelled: cancelled !== undefined,
+      retryOf: options.retryOf ?? null,
+    });
   });
+  if (cancelled) {
+    state = 'cancelled';
+    log.info('Run cancelled after exporting what was done', { runId, counts: exported.counts });
+    throw cancelled;
+  }
   state = 'completed';
   log.info('Run completed', { runId, counts: exported.counts });
   return {

@@ -31,6 +31,8 @@ export const fetchRetry: RetryPolicy = {
 export const loadRetry: RetryPolicy = { ...fetchRetry, maximumAttempts: 20 };
 /** One HTTP request is cut at 10 s (apiRequestTimeoutMs); a load makes two (GET, then PUT). */
 const bankApiTimeout = '25 s';
+/** The bank and LLM activities heartbeat every second: a dead worker's call is retried within 5 s. */
+const heartbeatTimeout = '5 s';
 
 /** LLM outages are usually short; four attempts, then the LLM-failure policy. Bad replies retry at once (nextRetryDelay). */
 export const llmRetry: RetryPolicy = {
@@ -47,8 +49,16 @@ const llmTimeout = '30 s';
 const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' };
 const recordTimeout = '10 s';
 
-const { fetchCustomer } = proxyActivities<Activities>({ startToCloseTimeout: bankApiTimeout, retry: fetchRetry });
-const { loadCustomer } = proxyActivities<Activities>({ startToCloseTimeout: bankApiTimeout, retry: loadRetry });
+const { fetchCustomer } = proxyActivities<Activities>({
+  startToCloseTimeout: bankApiTimeout,
+  heartbeatTimeout,
+  retry: fetchRetry,
+});
+const { loadCustomer } = proxyActivities<Activities>({
+  startToCloseTimeout: bankApiTimeout,
+  heartbeatTimeout,
+  retry: loadRetry,
+});
 const { recordOutcome } = proxyActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry });
 
 interface StepFailure {
@@ -92,6 +102,7 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
   const { id, apiUrl, locale } = input;
   const { writeMessage } = proxyActivities<Activities>({
     startToCloseTimeout: llmTimeout,
+    heartbeatTimeout,
     retry: llmRetry,
     taskQueue: llmTaskQueueFor(workflowInfo().taskQueue),
   });

@@ -1,30 +1,7 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Customer } from '../../src/customer';
-import { csvOf, downUrl, root, startPipeline, writeCsv, type Pipeline } from '../helpers';
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built `sdw-etl` command as a user would, with a clean environment but for what is given. */
-function sdwEtl(args: string[], env: Record<string, string>, cwd: string): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'sdw-etl.js'), ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { csvOf, downUrl, sdwEtl, startPipeline, writeCsv, type Pipeline } from '../helpers';
 
 describe('the sdw-etl command', () => {
   let pipeline: Pipeline;

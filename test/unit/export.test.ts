@@ -54,6 +54,8 @@ describe('recordOutcome and exportResults', () => {
       output,
       sink: 'both',
       startedAt: '2026-11-25T10:00:00.000Z',
+      cancelled: false,
+      retryOf: null,
     });
 
     const exported = JSON.parse(readFileSync(output, 'utf8')) as { id: number; news: { description: string }[] }[];
@@ -101,6 +103,8 @@ describe('recordOutcome and exportResults', () => {
       output: path.join(dir, 'out.json'),
       sink: 'file',
       startedAt: '',
+      cancelled: false,
+      retryOf: null,
     });
     expect(result.counts).toMatchObject({ rows: 1, failed: 1 });
     const report = JSON.parse(readFileSync(result.reportPath, 'utf8')) as { customers: CustomerOutcome[] };
@@ -118,6 +122,8 @@ describe('recordOutcome and exportResults', () => {
       output: path.join(dir, 'out.json'),
       sink: 'api',
       startedAt: '',
+      cancelled: false,
+      retryOf: null,
     });
     expect(result.exportPath).toBeNull();
     expect(existsSync(path.join(dir, 'out.json'))).toBe(false);
@@ -129,7 +135,17 @@ describe('recordOutcome and exportResults', () => {
     const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
     const input = writeCsv(dir, 'UserID\n8\n');
     const output = path.join(dir, 'missing', 'SDW2023_final.json');
-    const failure = await failureOf(env.run(exportResults, { runId: 'r', input, output, sink: 'both', startedAt: '' }));
+    const failure = await failureOf(
+      env.run(exportResults, {
+        runId: 'r',
+        input,
+        output,
+        sink: 'both',
+        startedAt: '',
+        cancelled: false,
+        retryOf: null,
+      }),
+    );
     expect(failure).toMatchObject({ type: failureTypes.exportFailed, nonRetryable: true });
     expect(failure.message).toBe(`The output folder ${path.dirname(output)} does not exist or is not writable.`);
   });
@@ -141,7 +157,17 @@ describe('recordOutcome and exportResults', () => {
     writeFileSync(output, '[{"previous": true}]');
     // The export opens its temporary file, then finds the CSV has no UserID column.
     const input = writeCsv(dir, 'NoUserIdHere\n8\n');
-    await failureOf(env.run(exportResults, { runId: 'r', input, output, sink: 'both', startedAt: '' }));
+    await failureOf(
+      env.run(exportResults, {
+        runId: 'r',
+        input,
+        output,
+        sink: 'both',
+        startedAt: '',
+        cancelled: false,
+        retryOf: null,
+      }),
+    );
     expect(readFileSync(output, 'utf8')).toBe('[{"previous": true}]');
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
   });

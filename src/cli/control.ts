@@ -1,0 +1,168 @@
+// Commands on a run that exists: status, pause, resume, cancel, retry-failed.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { reportPathFor } from '../activities/export';
+import { connectClient, newRunId, runHandle, runOptionsOf, runUrl, validRunId } from '../client';
+import { loadConfig, type Config } from '../config';
+import { pauseSignal, progressQuery, resumeSignal, type CustomerOutcome, type Progress } from '../shared';
+import { action, UsageError } from './errors';
+import { followAndSummarize, startOrRefuse } from './run';
+
+async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const client = await connectClient(config);
+  try {
+    return await fn(client, config);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** The run's status as Temporal knows it; a run id that names no run is one clear sentence. */
+async function statusOf(client: Client, runId: string): Promise<string> {
+  try {
+    return (await runHandle(client, runId).describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new UsageError(`No run with id ${runId} exists.`);
+    throw err;
+  }
+}
+
+function printProgress(p: Progress): void {
+  const c = p.counts;
+  const done = c.loaded + c.skipped + c.failed;
+  const seconds = Math.max(0.001, (Date.now() - Date.parse(p.startedAt)) / 1000);
+  console.log(`Run ${p.runId}: ${p.state}${p.retryOf ? ` (retrying run ${p.retryOf})` : ''}`);
+  console.log(`  started     ${p.startedAt} (${seconds.toFixed(0)} s ago)`);
+  console.log(
+    `  done        ${done} (${c.loaded} loaded, ${c.skipped} skipped, ${c.failed} failed), ${(done / seconds).toFixed(2)} customers/s`,
+  );
+  console.log(
+    `  in flight   ${p.inFlight}${p.inFlightIds.length ? `: ${p.inFlightIds.slice(0, 20).join(', ')}${p.inFlightIds.length > 20 ? ', …' : ''}` : ''}`,
+  );
+  console.log(`  rows read   ${c.rows} (${c.invalid} invalid, ${c.duplicates} duplicates)`);
+  console.log(`  from mock   ${c.fromMock}, templated ${c.templated}`);
+}
+
+export function registerControl(program: Command): void {
+  program
+    .command('status')
+    .argument('<runId>')
+    .description("A run's progress: counts by state, rate, what is in flight.")
+    .action(
+      action((runId: string) =>
+        withClient(async (client, config) => {
+          const status = await statusOf(client, runId);
+          if (status === 'RUNNING') {
+            printProgress(await runHandle(client, runId).query(progressQuery));
+          } else {
+            const options = await runOptionsOf(runHandle(client, runId));
+            console.log(`Run ${runId}: ${status.toLowerCase()}`);
+            console.log(`Report: ${reportPathFor(options.output, runId)}`);
+          }
+          console.log(`Web UI: ${runUrl(config, runId)}`);
+        }),
+      ),
+    );
+
+  program
+    .command('pause')
+    .argument('<runId>')
+    .description('Start no new customer until resumed; the customers in flight finish.')
+    .action(
+      action((runId: string) =>
+        withClient(async (client) => {
+          if ((await statusOf(client, runId)) !== 'RUNNING') throw new UsageError(`Run ${runId} is not running.`);
+          await runHandle(client, runId).signal(pauseSignal);
+          console.log(
+            `Run ${runId} paused: no new customer starts; those in flight finish. Resume with sdw-etl resume ${runId}.`,
+          );
+        }),
+      ),
+    );
+
+  program
+    .command('resume')
+    .argument('<runId>')
+    .description('Resume a paused run.')
+    .action(
+      action((runId: string) =>
+        withClient(async (client) => {
+          if ((await statusOf(client, runId)) !== 'RUNNING') throw new UsageError(`Run ${runId} is not running.`);
+          await runHandle(client, runId).signal(resumeSignal);
+          console.log(`Run ${runId} resumed.`);
+        }),
+      ),
+    );
+
+  program
+    .command('cancel')
+    .argument('<runId>')
+    .description('End a run cleanly: the customers in flight finish, what was done is exported and reported.')
+    .action(
+      action((runId: string) =>
+        withClient(async (client) => {
+          if ((await statusOf(client, runId)) !== 'RUNNING') throw new UsageError(`Run ${runId} is not running.`);
+          await runHandle(client, runId).cancel();
+          console.log(
+            `Run ${runId} is being cancelled: the customers in flight finish, then what was done is exported.`,
+          );
+        }),
+      ),
+    );
+
+  program
+    .command('retry-failed')
+    .argument('<runId>')
+    .description('A new run, linked to the old one, of the customers that ended failed, skipped or from mock data.')
+    .option('--id <runId>', 'the new run id; generated when not given')
+    .option('--detach', 'print the new run id and exit without waiting')
+    .action(
+      action((runId: string, flags: { id?: string; detach?: boolean }) =>
+        withClient(async (client, config) => {
+          const status = await statusOf(client, runId);
+          if (status === 'RUNNING') {
+            throw new UsageError(
+              `Run ${runId} is still running: retry its customers once it has ended (or cancel it).`,
+            );
+          }
+          const options = await runOptionsOf(runHandle(client, runId));
+          const ids = customersToRetry(reportPathFor(options.output, runId));
+          if (ids.length === 0) {
+            console.log(`Every customer of run ${runId} ended loaded from real data: nothing to retry.`);
+            return 0;
+          }
+          const retryId = flags.id ?? newRunId();
+          if (!validRunId(retryId))
+            throw new UsageError(
+              `The run id "${retryId}" must be 1 to 100 letters, digits, dots, dashes or underscores.`,
+            );
+          const folder = path.dirname(options.output);
+          const input = path.join(folder, `${retryId}.retry.csv`);
+          writeFileSync(input, `UserID\n${ids.join('\n')}\n`);
+          // The retry exports beside the first run, never over its export.
+          const output = path.join(folder, `${retryId}.${path.basename(options.output)}`);
+          const handle = await startOrRefuse(client, config, retryId, { ...options, input, output, retryOf: runId });
+          console.log(`Run ${retryId} retries ${ids.length} customer${ids.length === 1 ? '' : 's'} of run ${runId}.`);
+          if (flags.detach) {
+            console.log(retryId);
+            return 0;
+          }
+          return followAndSummarize(handle, config);
+        }),
+      ),
+    );
+}
+
+/** The ids of a report's customers that did not end loaded from the bank's own data. */
+function customersToRetry(reportPath: string): number[] {
+  let customers: CustomerOutcome[];
+  try {
+    customers = (JSON.parse(readFileSync(reportPath, 'utf8')) as { customers: CustomerOutcome[] }).customers;
+  } catch {
+    throw new UsageError(`The report ${reportPath} cannot be read, so the customers to retry are unknown.`);
+  }
+  return customers.filter((c) => c.status !== 'loaded' || c.source === 'mock').map((c) => c.id);
+}

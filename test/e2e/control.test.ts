@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { reportPathFor } from '../../src/activities/export';
+import { newRunId, runHandle, startRun } from '../../src/client';
+import { defaultRunOptions, progressQuery, type CustomerOutcome, type Progress } from '../../src/shared';
+import { startBankApi } from '../../src/simulators/bank-api';
+import { csvOf, downUrl, sdwEtl, seed, startPipeline, writeCsv, type Pipeline } from '../helpers';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('controlling a run: status, pause, resume, cancel, retry-failed', () => {
+  let pipeline: Pipeline;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    pipeline = await startPipeline({ offline: true });
+    env = {
+      TEMPORAL_ADDRESS: pipeline.config.temporal.connection.address,
+      SDW_TASK_QUEUE: pipeline.config.temporal.taskQueue,
+      SDW_API_URL: pipeline.bankApi.url,
+    };
+  });
+  afterAll(async () => {
+    await pipeline.close();
+  });
+  afterEach(() => {
+    pipeline.bankApi.faults.latencyMs = 0;
+  });
+
+  /** Starts a slow run (each bank call takes 150 ms, two customers at a time) without waiting for it. */
+  async function startSlowRun(ids: number[]) {
+    pipeline.bankApi.faults.latencyMs = 150;
+    const runId = newRunId();
+    const output = path.join(pipeline.dir, `${runId}.json`);
+    const handle = await startRun(pipeline.client, pipeline.config.temporal.taskQueue, runId, {
+      ...defaultRunOptions,
+      input: writeCsv(pipeline.dir, csvOf(ids), `${runId}.csv`),
+      output,
+      apiUrl: pipeline.bankApi.url,
+      concurrency: 2,
+    });
+    return { runId, output, handle };
+  }
+  const progressOf = (runId: string): Promise<Progress> => runHandle(pipeline.client, runId).query(progressQuery);
+  const done = (p: Progress): number => p.counts.loaded + p.counts.skipped + p.counts.failed;
+  async function waitFor(runId: string, check: (p: Progress) => boolean): Promise<Progress> {
+    for (let i = 0; i < 200; i++) {
+      const p = await progressOf(runId);
+      if (check(p)) return p;
+      await sleep(100);
+    }
+    throw new Error(`run ${runId} never reached the expected progress`);
+  }
+
+  test('pause holds new customers while those in flight finish; status shows it; resume finishes the run', async () => {
+    const ids = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+    const { runId, handle } = await startSlowRun(ids);
+    await waitFor(runId, (p) => done(p) >= 1);
+    const paused = await sdwEtl(['pause', runId], env, pipeline.dir);
+    expect([paused.code, paused.stdout.trim()]).toEqual([
+      0,
+      `Run ${runId} paused: no new customer starts; those in flight finish. Resume with sdw-etl resume ${runId}.`,
+    ]);
+    const settled = await waitFor(runId, (p) => p.inFlight === 0);
+    await sleep(1500);
+    const still = await progressOf(runId);
+    expect(still.state).toBe('paused');
+    expect(done(still)).toBe(done(settled));
+    expect(done(still)).toBeLessThan(ids.length);
+
+    const status = await sdwEtl(['status', runId], env, pipeline.dir);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`Run ${runId}: paused`);
+    expect(status.stdout).toMatch(new RegExp(`done +${done(still)} \\(${still.counts.loaded} loaded`));
+
+    expect((await sdwEtl(['resume', runId], env, pipeline.dir)).code).toBe(0);
+    const summary = await handle.result();
+    expect(summary.counts.loaded).toBe(ids.length);
+  });
+
+  test('cancel lets the customers in flight finish, exports and reports what was done, and keeps its loads', async () => {
+    const ids = [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
+    const { runId, output, handle } = await startSlowRun(ids);
+    await waitFor(runId, (p) => done(p) >= 2);
+    const cancelled = await sdwEtl(['cancel', runId], env, pipeline.dir);
+    expect(cancelled.code).toBe(0);
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+
+    const report = JSON.parse(readFileSync(reportPathFor(output, runId), 'utf8')) as {
+      state: string;
+      counts: { loaded: number; failed: number };
+      customers: CustomerOutcome[];
+    };
+    expect(report.state).toBe('cancelled');
+    expect(report.customers.map((c) => c.id)).toEqual(ids);
+    const loaded = report.customers.filter((c) => c.status === 'loaded');
+    const notReached = report.customers.filter((c) => c.error?.reason === 'not_processed');
+    expect(loaded.length).toBeGreaterThanOrEqual(2);
+    expect(notReached.length).toBeGreaterThan(0);
+    expect(loaded.length + notReached.length).toBe(ids.length);
+    expect(notReached[0]!.error!.message).toBe('The run was cancelled before this customer was processed.');
+    for (const c of loaded) {
+      expect(pipeline.bankApi.users.get(c.id)!.news.some((n) => n.description === c.message)).toBe(true);
+    }
+    const exported = JSON.parse(readFileSync(output, 'utf8')) as { id: number }[];
+    expect(exported.map((u) => u.id)).toEqual(loaded.map((c) => c.id));
+  });
+
+  test('retry-failed runs again only the customers that ended skipped, failed or from mock, beside the first export', async () => {
+    const input = writeCsv(pipeline.dir, csvOf([26, 27, 28]), 'retry.csv');
+    const output = path.join(pipeline.dir, 'retry-final.json');
+    const apiUrl = await downUrl();
+    const first = await sdwEtl(
+      ['run', '--input', input, '--output', output, '--api-url', apiUrl, '--id', 'first-try'],
+      env,
+      pipeline.dir,
+    );
+    expect(first.code).toBe(2);
+    expect(first.stdout).toMatch(/from mock +3/);
+
+    // The API comes back where it was; the retry reuses the first run's options.
+    const back = await startBankApi({ seed: seed(), port: Number(new URL(apiUrl).port) });
+    try {
+      const retried = await sdwEtl(['retry-failed', 'first-try', '--id', 'second-try'], env, pipeline.dir);
+      expect(retried.stdout).toContain('Run second-try retries 3 customers of run first-try.');
+      expect(retried.code).toBe(0);
+      const report = JSON.parse(readFileSync(reportPathFor(output, 'second-try'), 'utf8')) as {
+        retryOf: string;
+        customers: CustomerOutcome[];
+      };
+      expect(report.retryOf).toBe('first-try');
+      expect(report.customers.map((c) => [c.id, c.status, c.source])).toEqual([
+        [26, 'loaded', 'api'],
+        [27, 'loaded', 'api'],
+        [28, 'loaded', 'api'],
+      ]);
+      for (const c of report.customers) expect(back.users.get(c.id)!.news.at(-1)?.description).toBe(c.message);
+      // The first run's export is untouched; the retry's sits beside it.
+      expect((JSON.parse(readFileSync(output, 'utf8')) as { name: string }[]).map((u) => u.name)).toEqual([
+        'Cliente 26',
+        'Cliente 27',
+        'Cliente 28',
+      ]);
+      expect(JSON.parse(readFileSync(path.join(pipeline.dir, 'second-try.retry-final.json'), 'utf8'))).toHaveLength(3);
+
+      const nothingLeft = await sdwEtl(['retry-failed', 'second-try'], env, pipeline.dir);
+      expect([nothingLeft.code, nothingLeft.stdout.trim()]).toEqual([
+        0,
+        'Every customer of run second-try ended loaded from real data: nothing to retry.',
+      ]);
+    } finally {
+      await back.close();
+    }
+  });
+
+  test('the commands refuse a run that does not exist, in one sentence', async () => {
+    const ran = await sdwEtl(['pause', 'no-such-run'], env, pipeline.dir);
+    expect([ran.code, ran.stderr.trim()]).toEqual([1, 'sdw-etl: No run with id no-such-run exists.']);
+  });
+});
