@@ -5,7 +5,7 @@ import { createWorkers } from '../worker';
 import { registerControl } from './control';
 import { demo } from './demo';
 import { action } from './errors';
-import { oneOf, positiveInt } from './options';
+import { oneOf, positiveInt, positiveNumber } from './options';
 import { runCommand, type RunFlags } from './run';
 import { registerSimulate } from './simulate';
 
@@ -19,9 +19,15 @@ program.configureOutput({ outputError: (text, write) => write(`sdw-etl: ${text.r
 program
   .command('worker')
   .description('Run a worker: the workflows, the bank API activities and the LLM activity.')
+  .option(
+    '--llm-rps <n>',
+    'server-side cap on LLM calls per second across all workers (default: SDW_LLM_RPS)',
+    positiveNumber,
+  )
   .action(
-    action(async () => {
-      const config = loadConfig();
+    action(async (flags: { llmRps?: number }) => {
+      const loaded = loadConfig();
+      const config = { ...loaded, llmRatePerSecond: flags.llmRps ?? loaded.llmRatePerSecond };
       if (!config.llm) console.log('No OPENAI_API_KEY or OPENAI_BASE_URL set: messages come from offline templates.');
       const workers = await createWorkers(config);
       console.log(

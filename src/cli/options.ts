@@ -38,3 +38,16 @@ export function oneOf<T extends string>(choices: readonly T[]) {
     return found;
   };
 }
+
+export function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number, got "${value}".`);
+  return Number(value);
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`expected a positive number, got "${value}".`);
+  }
+  return n;
+}

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { projectRoot } from '../config';
-import { loadSeed, startBankApi } from '../simulators/bank-api';
+import { generateCustomers, loadSeed, startBankApi } from '../simulators/bank-api';
 import { startLlm } from '../simulators/llm';
 import { action } from './errors';
-import { fraction, milliseconds, port } from './options';
+import { fraction, milliseconds, port, wholeNumber } from './options';
 
 export const defaultSeedFile = path.join(projectRoot, 'data', 'customers.json');
 
@@ -12,6 +12,7 @@ interface BankApiFlags {
   port: number;
   seed: string;
   state?: string;
+  customers: number;
   errorRate: number;
   rateLimitRate: number;
   hangRate: number;
@@ -51,6 +52,7 @@ export function registerSimulate(program: Command): void {
     .option('--port <port>', 'port to listen on', port, 8080)
     .option('--seed <file>', 'JSON array of SDW2023 users to start from', defaultSeedFile)
     .option('--state <file>', 'journal of changes, so loads survive a restart')
+    .option('--customers <n>', 'add fictional customers after the seed, up to this many in all', wholeNumber, 0)
     .option('--error-rate <fraction>', 'fraction of requests answered 500', fraction, 0)
     .option('--rate-limit-rate <fraction>', 'fraction answered 429 with Retry-After', fraction, 0)
     .option('--hang-rate <fraction>', 'fraction never answered', fraction, 0)
@@ -60,9 +62,11 @@ export function registerSimulate(program: Command): void {
     .option('--jitter-ms <ms>', 'random extra latency, up to this', milliseconds, 0)
     .action(
       action(async (o: BankApiFlags) => {
+        const seed = loadSeed(o.seed);
+        const lastId = seed.reduce((max, u) => Math.max(max, u.id), 0);
         const sim = await startBankApi({
           port: o.port,
-          seed: loadSeed(o.seed),
+          seed: [...seed, ...generateCustomers(Math.max(0, o.customers - seed.length), lastId + 1)],
           stateFile: o.state,
           faults: {
             errorRate: o.errorRate,

@@ -72,6 +72,38 @@ export const loadSeed = (file: string): Customer[] => {
   return parsed.data;
 };
 
+const firstNames = [
+  'Ana',
+  'Bruno',
+  'Carla',
+  'Diego',
+  'Elisa',
+  'Fábio',
+  'Gisele',
+  'Hugo',
+  'Ingrid',
+  'Júlio',
+  'Kátia',
+  'Luís',
+];
+const surnames = ['Silva', 'Souza', 'Costa', 'Pereira', 'Lima', 'Ramos', 'Teixeira', 'Barros', 'Cardoso', 'Moura'];
+
+/** Fictional customers numbered from `firstId`, for lists larger than the seed (tests, benchmarks, scale runs). */
+export function generateCustomers(count: number, firstId: number): Customer[] {
+  return Array.from({ length: count }, (_, i) => {
+    const id = firstId + i;
+    const digits = String(id).padStart(6, '0');
+    return {
+      id,
+      name: `${firstNames[id % firstNames.length]} ${surnames[Math.floor(id / firstNames.length) % surnames.length]}`,
+      account: { id, number: `G${digits}-${id % 10}`, agency: '0001', balance: (id * 37) % 20000, limit: 1000 },
+      card: { id, number: `xxxx xxxx xx${digits.slice(0, 2)} ${digits.slice(2)}`, limit: 2000 },
+      features: [],
+      news: [],
+    };
+  });
+}
+
 type Change = { op: 'put'; user: Customer } | { op: 'delete'; id: number };
 
 function replay(seed: Customer[], stateFile: string | undefined): Map<number, Customer> {

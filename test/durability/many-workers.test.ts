@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { newRunId, startRun } from '../../src/client';
+import { customerWorkflowId, defaultRunOptions } from '../../src/shared';
+import { startBankApi } from '../../src/simulators/bank-api';
+import { startLlm } from '../../src/simulators/llm';
+import { csvOf, scratchDir, seed, spawnWorker, writeCsv } from '../helpers';
+
+const llmCap = 8;
+
+test('two worker processes share the customers and, together, never call the LLM faster than --llm-rps', async () => {
+  const dir = scratchDir();
+  const bankApi = await startBankApi({ seed: seed() });
+  const llm = await startLlm();
+  const client = new Client({
+    connection: await Connection.connect({ address: process.env.SDW_TEST_TEMPORAL_ADDRESS }),
+  });
+  const taskQueue = `workers-${randomUUID()}`;
+  const env = {
+    TEMPORAL_ADDRESS: process.env.SDW_TEST_TEMPORAL_ADDRESS!,
+    SDW_TASK_QUEUE: taskQueue,
+    SDW_DATA_DIR: dir,
+    OPENAI_BASE_URL: llm.baseURL,
+    OPENAI_API_KEY: 'sk-x',
+  };
+  const workers = [
+    await spawnWorker(env, ['--llm-rps', String(llmCap)]),
+    await spawnWorker(env, ['--llm-rps', String(llmCap)]),
+  ];
+  try {
+    const ids = Array.from({ length: 48 }, (_, i) => i + 2);
+    const runId = newRunId();
+    const handle = await startRun(client, taskQueue, runId, {
+      ...defaultRunOptions,
+      input: writeCsv(dir, csvOf(ids)),
+      output: path.join(dir, 'SDW2023_final.json'),
+      apiUrl: bankApi.url,
+      concurrency: 48,
+    });
+    const summary = await handle.result();
+    expect(summary.counts.loaded).toBe(ids.length);
+
+    // Both processes did work: the activities of the customers' workflows were started by two identities.
+    const identities = new Set<string>();
+    for (const id of ids) {
+      const history = await client.workflow.getHandle(customerWorkflowId(runId, id)).fetchHistory();
+      for (const event of history.events ?? []) {
+        const identity = event.activityTaskStartedEventAttributes?.identity;
+        if (identity) identities.add(identity);
+      }
+    }
+    expect(identities.size).toBe(2);
+
+    // The LLM saw at most the cap (plus 10%) per second, measured over the whole run after the first second's burst.
+    const times = llm.requests.map((r) => Date.parse(r.at)).sort((a, b) => a - b);
+    expect(times).toHaveLength(ids.length);
+    const seconds = (times.at(-1)! - times[0]!) / 1000;
+    const rate = (times.length - llmCap) / seconds;
+    expect(rate).toBeLessThanOrEqual(llmCap * 1.1);
+  } finally {
+    for (const worker of workers) {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+    await client.connection.close();
+    await bankApi.close();
+    await llm.close();
+  }
+});

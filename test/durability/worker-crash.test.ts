@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { newRunId, startRun } from '../../src/client';
+import type { Customer } from '../../src/customer';
+import { defaultRunOptions, type CustomerOutcome } from '../../src/shared';
+import { generateCustomers, startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
+import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
+import { csvOf, scratchDir, seed, spawnWorker, writeCsv } from '../helpers';
+
+const customers = 300;
+
+describe('a worker killed mid-run', () => {
+  let bankApi: BankApiSimulator;
+  let llm: LlmSimulator;
+  let client: Client;
+  beforeAll(async () => {
+    const users = seed();
+    bankApi = await startBankApi({
+      seed: [...users, ...generateCustomers(customers, users.length + 1)],
+      faults: { latencyMs: 5 },
+    });
+    llm = await startLlm({ faults: { latencyMs: 20 } });
+    client = new Client({ connection: await Connection.connect({ address: process.env.SDW_TEST_TEMPORAL_ADDRESS }) });
+  });
+  afterAll(async () => {
+    await client.connection.close();
+    await bankApi.close();
+    await llm.close();
+  });
+
+  test('with kill -9 at a random moment, a new worker finishes the run: every customer exported and loaded exactly once', async () => {
+    const dataDir = scratchDir();
+    const taskQueue = `crash-${randomUUID()}`;
+    const env = {
+      TEMPORAL_ADDRESS: process.env.SDW_TEST_TEMPORAL_ADDRESS!,
+      SDW_TASK_QUEUE: taskQueue,
+      SDW_DATA_DIR: dataDir,
+      OPENAI_BASE_URL: llm.baseURL,
+      OPENAI_API_KEY: 'sk-crash-test',
+    };
+    const ids = Array.from({ length: customers }, (_, i) => i + 2); // user 1 cannot be updated
+    const runId = newRunId();
+    const output = path.join(dataDir, 'SDW2023_final.json');
+    const first = await spawnWorker(env);
+    const handle = await startRun(client, taskQueue, runId, {
+      ...defaultRunOptions,
+      input: writeCsv(dataDir, csvOf(ids)),
+      output,
+      apiUrl: bankApi.url,
+      pageSize: 100,
+    });
+    // Somewhere between the first loads and the middle of the run.
+    const killAfter = 10 + Math.floor(Math.random() * 100);
+    while (bankApi.requests.PUT < killAfter) await new Promise((resolve) => setTimeout(resolve, 20));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const putsAtKill = bankApi.requests.PUT;
+    expect(putsAtKill).toBeLessThan(customers);
+
+    const second = await spawnWorker(env);
+    try {
+      const summary = await handle.result();
+      expect(summary.counts).toMatchObject({ rows: customers, loaded: customers, failed: 0, skipped: 0 });
+      const exported = JSON.parse(readFileSync(output, 'utf8')) as Customer[];
+      expect(exported.map((u) => u.id)).toEqual(ids);
+      const report = JSON.parse(readFileSync(summary.reportPath, 'utf8')) as { customers: CustomerOutcome[] };
+      for (const c of report.customers) {
+        const news = bankApi.users.get(c.id)!.news;
+        expect(news.filter((n) => n.description === c.message)).toHaveLength(1);
+      }
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+});
