@@ -1,0 +1,128 @@
+// What the benchmark and the scale check share: a dev server, simulators and a worker process of their own.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { projectRoot } from '../config';
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function searchAttributeFlags(): string[] {
+  return readFileSync(path.join(projectRoot, 'scripts', 'search-attributes.txt'), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .flatMap((line) => ['--search-attribute', line]);
+}
+
+export interface DevServer {
+  address: string;
+  process: ChildProcess;
+  stop: () => Promise<void>;
+}
+
+/** A headless dev server on free ports with its history in `dbFile`, answering before this resolves. */
+export async function startDevServer(dbFile: string): Promise<DevServer> {
+  const temporal = execFileSync('bash', [path.join(projectRoot, 'scripts', 'install-temporal.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const child = spawn(
+    temporal,
+    [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--headless',
+      '--db-filename',
+      dbFile,
+      '--log-level',
+      'error',
+      '--dynamic-config-value',
+      'frontend.enableServerVersionCheck=false',
+      ...searchAttributeFlags(),
+    ],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 150; i++) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: '1 s' });
+      await connection.workflowService.describeNamespace({ namespace: 'default' });
+      await connection.close();
+      return { address, process: child, stop: () => stopProcess(child) };
+    } catch {
+      await sleep(200);
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(`The dev server did not answer on ${address}.`);
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(10_000)]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+export interface WorkerProcess {
+  process: ChildProcess;
+  /** Peak resident memory seen so far, in bytes. */
+  peakRss: () => number;
+  stop: () => Promise<void>;
+}
+
+/** Resident memory of a process, from /proc, in bytes (0 once it is gone). */
+function rssOf(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** `sdw-etl worker` as its own process, its memory sampled every 500 ms. */
+export async function startWorkerProcess(env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'sdw-etl.js'), 'worker', ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid!))), 500);
+  for (let i = 0; i < 300 && !output.includes('Worker polling'); i++) {
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  if (!output.includes('Worker polling')) {
+    clearInterval(sampler);
+    child.kill('SIGKILL');
+    throw new Error(`The worker did not start:\n${output}`);
+  }
+  return {
+    process: child,
+    peakRss: () => peak,
+    stop: async () => {
+      clearInterval(sampler);
+      await stopProcess(child);
+    },
+  };
+}
