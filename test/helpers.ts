@@ -1,5 +1,5 @@
 // What the tests share: a config pointing at the test server, the simulators, a worker, and a way to run a list.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -183,32 +183,4 @@ export function sdwEtl(args: string[], env: Record<string, string>, cwd: string)
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-export interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-  /** Resolves when the process has exited. */
-  exited: Promise<number | null>;
-}
-
-/** Starts `sdw-etl worker` as its own process and waits until it polls. */
-export async function spawnWorker(env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'sdw-etl.js'), 'worker', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 300 && !output.includes('Worker polling'); i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  if (!output.includes('Worker polling')) {
-    child.kill('SIGKILL');
-    throw new Error(`the worker did not start:\n${output}`);
-  }
-  return { child, output: () => output, exited };
 }

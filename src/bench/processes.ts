@@ -30,13 +30,13 @@ export interface DevServer {
   stop: () => Promise<void>;
 }
 
-/** A headless dev server on free ports with its history in `dbFile`, answering before this resolves. */
-export async function startDevServer(dbFile: string): Promise<DevServer> {
+/** A headless dev server with its history in `dbFile` (on a free port unless given), answering before this resolves. */
+export async function startDevServer(dbFile: string, serverPort?: number): Promise<DevServer> {
   const temporal = execFileSync('bash', [path.join(projectRoot, 'scripts', 'install-temporal.sh')], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
-  const port = await freePort();
+  const port = serverPort ?? (await freePort());
   const address = `127.0.0.1:${port}`;
   const child = spawn(
     temporal,
@@ -73,15 +73,19 @@ export async function startDevServer(dbFile: string): Promise<DevServer> {
 }
 
 export async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
-  await Promise.race([exited, sleep(10_000)]);
-  if (child.exitCode === null) child.kill('SIGKILL');
+  // A process that ignores SIGTERM for 10 s is killed.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 export interface WorkerProcess {
   process: ChildProcess;
+  /** What the worker printed (the last 20 kB of it). */
+  output: () => string;
   /** Peak resident memory seen so far, in bytes. */
   peakRss: () => number;
   stop: () => Promise<void>;
@@ -108,6 +112,7 @@ export async function startWorkerProcess(env: Record<string, string>, args: stri
   child.stderr.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid!))), 500);
+  child.once('exit', () => clearInterval(sampler));
   for (let i = 0; i < 300 && !output.includes('Worker polling'); i++) {
     if (child.exitCode !== null) break;
     await sleep(100);
@@ -119,6 +124,7 @@ export async function startWorkerProcess(env: Record<string, string>, args: stri
   }
   return {
     process: child,
+    output: () => output,
     peakRss: () => peak,
     stop: async () => {
       clearInterval(sampler);

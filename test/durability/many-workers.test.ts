@@ -5,7 +5,8 @@ import { newRunId, startRun } from '../../src/client';
 import { customerWorkflowId, defaultRunOptions } from '../../src/shared';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
-import { csvOf, scratchDir, seed, spawnWorker, writeCsv } from '../helpers';
+import { startWorkerProcess } from '../../src/bench/processes';
+import { csvOf, scratchDir, seed, writeCsv } from '../helpers';
 
 const llmCap = 8;
 
@@ -25,8 +26,8 @@ test('two worker processes share the customers and, together, never call the LLM
     OPENAI_API_KEY: 'sk-x',
   };
   const workers = [
-    await spawnWorker(env, ['--llm-rps', String(llmCap)]),
-    await spawnWorker(env, ['--llm-rps', String(llmCap)]),
+    await startWorkerProcess(env, ['--llm-rps', String(llmCap)]),
+    await startWorkerProcess(env, ['--llm-rps', String(llmCap)]),
   ];
   try {
     const ids = Array.from({ length: 48 }, (_, i) => i + 2);
@@ -59,10 +60,7 @@ test('two worker processes share the customers and, together, never call the LLM
     const rate = (times.length - llmCap) / seconds;
     expect(rate).toBeLessThanOrEqual(llmCap * 1.1);
   } finally {
-    for (const worker of workers) {
-      worker.child.kill('SIGTERM');
-      await worker.exited;
-    }
+    for (const worker of workers) await worker.stop();
     await client.connection.close();
     await bankApi.close();
     await llm.close();

@@ -7,7 +7,8 @@ import type { Customer } from '../../src/customer';
 import { defaultRunOptions, type CustomerOutcome } from '../../src/shared';
 import { generateCustomers, startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
 import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
-import { csvOf, scratchDir, seed, spawnWorker, writeCsv } from '../helpers';
+import { startWorkerProcess } from '../../src/bench/processes';
+import { csvOf, scratchDir, seed, writeCsv } from '../helpers';
 
 const customers = 300;
 
@@ -43,7 +44,7 @@ describe('a worker killed mid-run', () => {
     const ids = Array.from({ length: customers }, (_, i) => i + 2); // user 1 cannot be updated
     const runId = newRunId();
     const output = path.join(dataDir, 'SDW2023_final.json');
-    const first = await spawnWorker(env);
+    const first = await startWorkerProcess(env);
     const handle = await startRun(client, taskQueue, runId, {
       ...defaultRunOptions,
       input: writeCsv(dataDir, csvOf(ids)),
@@ -54,12 +55,12 @@ describe('a worker killed mid-run', () => {
     // Somewhere between the first loads and the middle of the run.
     const killAfter = 10 + Math.floor(Math.random() * 100);
     while (bankApi.requests.PUT < killAfter) await new Promise((resolve) => setTimeout(resolve, 20));
-    first.child.kill('SIGKILL');
-    await first.exited;
+    first.process.kill('SIGKILL');
+    await new Promise((resolve) => first.process.once('exit', resolve));
     const putsAtKill = bankApi.requests.PUT;
     expect(putsAtKill).toBeLessThan(customers);
 
-    const second = await spawnWorker(env);
+    const second = await startWorkerProcess(env);
     try {
       const summary = await handle.result();
       expect(summary.counts).toMatchObject({ rows: customers, loaded: customers, failed: 0, skipped: 0 });
@@ -71,8 +72,7 @@ describe('a worker killed mid-run', () => {
         expect(news.filter((n) => n.description === c.message)).toHaveLength(1);
       }
     } finally {
-      second.child.kill('SIGTERM');
-      await second.exited;
+      await second.stop();
     }
   });
 });
