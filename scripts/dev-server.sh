@@ -40,6 +40,8 @@ start() {
     --log-level warn
     # The version check calls out to the internet, which this tool never needs.
     --dynamic-config-value frontend.enableServerVersionCheck=false)
+  # With payload encryption on, the Web UI shows decrypted data through sdw-etl codec-server.
+  if [ -n "${SDW_UI_CODEC_ENDPOINT:-}" ]; then args+=(--ui-codec-endpoint "$SDW_UI_CODEC_ENDPOINT"); fi
   while IFS= read -r line; do
     case "$line" in ''|'#'*) continue ;; esac
     args+=(--search-attribute "$line")

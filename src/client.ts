@@ -7,6 +7,7 @@ import {
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
+import { dataConverterFor, EncryptionCodec } from './codec';
 import type { Config } from './config';
 import { defaultPayloadConverter } from '@temporalio/common';
 import {
@@ -22,7 +23,11 @@ import type { etlRun } from './workflows';
 
 export async function connectClient(config: Config): Promise<Client> {
   const connection = await Connection.connect({ ...config.temporal.connection, connectTimeout: '5 seconds' });
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config.encryption),
+  });
 }
 
 /** A run id that sorts by start time and reads well in the Web UI: sdw-etl-20261125-164512-a1b2. */
@@ -81,10 +86,12 @@ export const runHandle = (client: Client, runId: string): WorkflowHandle<typeof 
   client.workflow.getHandle<typeof etlRun>(runId);
 
 /** The options a run was started with, read back from its history (the latest run of its chain). */
-export async function runOptionsOf(handle: WorkflowHandle<typeof etlRun>): Promise<RunOptions> {
+export async function runOptionsOf(handle: WorkflowHandle<typeof etlRun>, config: Config): Promise<RunOptions> {
   const history = await handle.fetchHistory();
-  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) throw new Error(`Run ${handle.workflowId} has no input in its history.`);
-  const { progress: _progress, ...options } = defaultPayloadConverter.fromPayload<EtlRunInput>(payload);
+  const raw = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!raw) throw new Error(`Run ${handle.workflowId} has no input in its history.`);
+  // History comes back as stored: decrypt it first when encryption is on.
+  const [payload] = config.encryption ? await new EncryptionCodec(config.encryption).decode([raw]) : [raw];
+  const { progress: _progress, ...options } = defaultPayloadConverter.fromPayload<EtlRunInput>(payload!);
   return { ...defaultRunOptions, ...options };
 }

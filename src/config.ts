@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
+import { parseEncryptionKeys, type EncryptionKeys } from './codec';
 import { defaultTaskQueue, type Locale } from './shared';
 
 /** A setting that cannot be used; its message is one sentence a user can act on. */
@@ -34,6 +35,8 @@ export interface Config {
   dataDir: string;
   /** Server-side cap on LLM calls per second across all workers; undefined means no cap. */
   llmRatePerSecond: number | undefined;
+  /** Payload encryption keys; undefined means payloads are stored as plain JSON. */
+  encryption: EncryptionKeys | undefined;
 }
 
 export const projectRoot = path.resolve(__dirname, '..');
@@ -92,6 +95,7 @@ export function loadConfig(env: Env = process.env): Config {
   const openAiKey = text(env, 'OPENAI_API_KEY');
   const openAiBaseUrl = text(env, 'OPENAI_BASE_URL');
   const llmRate = text(env, 'SDW_LLM_RPS');
+  const encryptionKey = text(env, 'SDW_ETL_ENCRYPTION_KEY');
   return {
     temporal: {
       connection: { ...temporal.connectionOptions, address },
@@ -112,5 +116,6 @@ export function loadConfig(env: Env = process.env): Config {
     locale: parseLocale(text(env, 'SDW_LOCALE') ?? 'pt-BR'),
     dataDir: path.resolve(text(env, 'SDW_DATA_DIR') ?? path.join(projectRoot, '.data')),
     llmRatePerSecond: llmRate === undefined ? undefined : parsePositiveNumber(llmRate, 'SDW_LLM_RPS'),
+    encryption: encryptionKey === undefined ? undefined : parseEncryptionKeys(encryptionKey),
   };
 }

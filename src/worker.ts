@@ -8,6 +8,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createLlmClient } from './activities/llm';
+import { dataConverterFor } from './codec';
 import type { Config } from './config';
 import { llmTaskQueueFor } from './shared';
 
@@ -49,7 +50,11 @@ export async function createWorkers(
     apiUrl: config.apiUrl,
     llm: config.llm ? createLlmClient(config.llm) : undefined,
   });
-  const common = { connection, namespace: config.temporal.namespace };
+  const common = {
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config.encryption),
+  };
   const main = await Worker.create({
     ...common,
     taskQueue: config.temporal.taskQueue,

@@ -32,19 +32,27 @@ export default async function globalSetup(): Promise<void> {
   });
   (globalThis as { temporalTestEnv?: TestWorkflowEnvironment }).temporalTestEnv = env;
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'sdw-etl-test-'));
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: path.join(root, 'src', 'workflows', 'index.ts'),
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: console.error,
-    },
-  });
+  const quiet = {
+    log: () => undefined,
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: console.error,
+  };
+  const workflowsPath = path.join(root, 'src', 'workflows', 'index.ts');
+  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quiet });
   const bundlePath = path.join(scratch, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
+  // Workers with encryption on need the failure converter that encodes failure messages inside the sandbox too.
+  const encrypted = await bundleWorkflowCode({
+    workflowsPath,
+    logger: quiet,
+    failureConverterPath: path.join(root, 'src', 'failure-converter.ts'),
+  });
+  const encryptedPath = path.join(scratch, 'workflow-bundle-encrypted.js');
+  writeFileSync(encryptedPath, encrypted.code);
+  process.env.SDW_TEST_WORKFLOW_BUNDLE_ENCRYPTED = encryptedPath;
   process.env.SDW_TEST_TEMPORAL_ADDRESS = env.address;
   process.env.SDW_TEST_WORKFLOW_BUNDLE = bundlePath;
   process.env.SDW_TEST_SCRATCH = scratch;

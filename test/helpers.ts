@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection } from '@temporalio/worker';
 import { newRunId, startRun } from '../src/client';
+import { dataConverterFor, type EncryptionKeys } from '../src/codec';
 import type { Config } from '../src/config';
 import type { Customer } from '../src/customer';
 import { defaultRunOptions, type CustomerOutcome, type RunOptions, type RunSummary } from '../src/shared';
@@ -47,6 +48,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     locale: 'pt-BR',
     dataDir: scratchDir(),
     llmRatePerSecond: undefined,
+    encryption: undefined,
     ...overrides,
   };
 }
@@ -74,7 +76,12 @@ export interface Pipeline {
 }
 
 export async function startPipeline(
-  options: { offline?: boolean; bankFaults?: Partial<BankApiFaults>; llmFaults?: Partial<LlmFaults> } = {},
+  options: {
+    offline?: boolean;
+    bankFaults?: Partial<BankApiFaults>;
+    llmFaults?: Partial<LlmFaults>;
+    encryption?: EncryptionKeys;
+  } = {},
 ): Promise<Pipeline> {
   const bankApi = await startBankApi({ seed: seed(), faults: options.bankFaults });
   const llm = await startLlm({ faults: options.llmFaults });
@@ -83,17 +90,26 @@ export async function startPipeline(
     llm: options.offline
       ? undefined
       : { baseURL: llm.baseURL, apiKey: 'sk-test-key-for-the-simulator', model: 'gpt-4o-mini' },
+    encryption: options.encryption,
   });
   const nativeConnection = await NativeConnection.connect(config.temporal.connection);
   const workers: Workers = await createWorkers(config, {
     connection: nativeConnection,
-    workflowBundle: { codePath: process.env.SDW_TEST_WORKFLOW_BUNDLE! },
+    workflowBundle: {
+      codePath: options.encryption
+        ? process.env.SDW_TEST_WORKFLOW_BUNDLE_ENCRYPTED!
+        : process.env.SDW_TEST_WORKFLOW_BUNDLE!,
+    },
   });
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const running = workers.run(stopped);
   const connection = await Connection.connect(config.temporal.connection);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config.encryption),
+  });
   const dir = scratchDir();
 
   return {

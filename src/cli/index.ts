@@ -4,8 +4,9 @@ import { apiFailurePolicies, defaultRunOptions, llmFailurePolicies, sinks } from
 import { createWorkers } from '../worker';
 import { registerControl } from './control';
 import { demo } from './demo';
-import { action } from './errors';
-import { oneOf, positiveInt, positiveNumber } from './options';
+import { startCodecServer } from '../codec-server';
+import { action, UsageError } from './errors';
+import { oneOf, port, positiveInt, positiveNumber } from './options';
 import { runCommand, type RunFlags } from './run';
 import { registerSimulate } from './simulate';
 
@@ -79,6 +80,26 @@ program
   .command('demo')
   .description('Run data/SDW2023.csv on the embedded default: dev server, bank API simulator, a worker (npm start).')
   .action(action(async () => demo(loadConfig())));
+
+program
+  .command('codec-server')
+  .description('Decrypt payloads for the Temporal Web UI and CLI (start the UI with --ui-codec-endpoint).')
+  .option('--port <port>', 'port to listen on (loopback only)', port, 8888)
+  .option('--origin <url>', 'the Web UI allowed to call it', 'http://127.0.0.1:8233')
+  .action(
+    action(async (flags: { port: number; origin: string }) => {
+      const config = loadConfig();
+      if (!config.encryption)
+        throw new UsageError('SDW_ETL_ENCRYPTION_KEY is not set: there is nothing to decrypt with.');
+      const server = await startCodecServer({ keys: config.encryption, port: flags.port, origin: flags.origin });
+      console.log(`Codec server on ${server.url} for ${flags.origin}; Ctrl-C stops it.`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+    }),
+  );
 
 registerControl(program);
 registerSimulate(program);

@@ -128,7 +128,7 @@ export async function followAndSummarize(handle: WorkflowHandle<typeof etlRun>, 
   } catch (err) {
     if (tty) process.stdout.write('\n');
     if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
-      const options = await runOptionsOf(handle);
+      const options = await runOptionsOf(handle, config);
       console.log(`Run ${runId} was cancelled; what it did is in ${reportPathFor(options.output, runId)}`);
       return 2;
     }

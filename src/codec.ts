@@ -1,0 +1,102 @@
+// Encrypts every payload Temporal stores (workflow inputs and results, activity arguments, failure messages),
+// so customer data is unreadable in history without the key. Used by the client, the worker and the codec server.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
+import { ConfigError } from './config';
+
+const encoding = 'binary/encrypted';
+const cipher = 'aes-256-gcm';
+const ivBytes = 12;
+const tagBytes = 16;
+
+/** Keys by id; the first one encrypts, all of them decrypt, so keys can rotate. */
+export interface EncryptionKeys {
+  current: string;
+  keys: Map<string, Buffer>;
+}
+
+/**
+ * Parses SDW_ETL_ENCRYPTION_KEY: `id:base64key[,id:base64key…]`, each key 32 bytes (openssl rand -base64 32).
+ * The first key encrypts; the others are kept to read what older keys wrote.
+ */
+export function parseEncryptionKeys(value: string): EncryptionKeys {
+  const keys = new Map<string, Buffer>();
+  for (const entry of value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
+    const match = /^([A-Za-z0-9._-]{1,64}):([A-Za-z0-9+/=]+)$/.exec(entry);
+    const key = match ? Buffer.from(match[2]!, 'base64') : undefined;
+    if (!match || key?.length !== 32) {
+      throw new ConfigError(
+        'SDW_ETL_ENCRYPTION_KEY must be id:key pairs separated by commas, each key 32 bytes in base64.',
+      );
+    }
+    if (keys.has(match[1]!)) throw new ConfigError(`SDW_ETL_ENCRYPTION_KEY names key ${match[1]} twice.`);
+    keys.set(match[1]!, key);
+  }
+  const current = keys.keys().next().value;
+  if (current === undefined) throw new ConfigError('SDW_ETL_ENCRYPTION_KEY is set but holds no key.');
+  return { current, keys };
+}
+
+export class EncryptionCodec implements PayloadCodec {
+  constructor(private readonly encryption: EncryptionKeys) {}
+
+  encode(payloads: Payload[]): Promise<Payload[]> {
+    return Promise.resolve().then(() => payloads.map((payload) => this.seal(payload)));
+  }
+
+  decode(payloads: Payload[]): Promise<Payload[]> {
+    return Promise.resolve().then(() => payloads.map((payload) => this.open(payload)));
+  }
+
+  private seal(payload: Payload): Payload {
+    const keyId = this.encryption.current;
+    const iv = randomBytes(ivBytes);
+    const gcm = createCipheriv(cipher, this.encryption.keys.get(keyId)!, iv);
+    const plain = Buffer.from(JSON.stringify({ metadata: encodeMap(payload.metadata), data: b64(payload.data) }));
+    return {
+      metadata: { encoding: Buffer.from(encoding), 'encryption-key-id': Buffer.from(keyId) },
+      data: Buffer.concat([iv, gcm.update(plain), gcm.final(), gcm.getAuthTag()]),
+    };
+  }
+
+  private open(payload: Payload): Payload {
+    if (Buffer.from(payload.metadata?.encoding ?? []).toString() !== encoding) return payload;
+    const keyId = Buffer.from(payload.metadata?.['encryption-key-id'] ?? []).toString();
+    const key = this.encryption.keys.get(keyId);
+    if (!key)
+      throw new Error(`A payload is encrypted with key "${keyId}", which SDW_ETL_ENCRYPTION_KEY does not hold.`);
+    const sealed = Buffer.from(payload.data ?? []);
+    try {
+      const gcm = createDecipheriv(cipher, key, sealed.subarray(0, ivBytes));
+      gcm.setAuthTag(sealed.subarray(sealed.length - tagBytes));
+      const plain = Buffer.concat([gcm.update(sealed.subarray(ivBytes, sealed.length - tagBytes)), gcm.final()]);
+      const inner = JSON.parse(plain.toString()) as { metadata: Record<string, string>; data: string };
+      return { metadata: decodeMap(inner.metadata), data: Buffer.from(inner.data, 'base64') };
+    } catch {
+      throw new Error(
+        `A payload encrypted with key "${keyId}" does not decrypt with the key SDW_ETL_ENCRYPTION_KEY gives that id.`,
+      );
+    }
+  }
+}
+
+const b64 = (bytes: Uint8Array | null | undefined): string => Buffer.from(bytes ?? []).toString('base64');
+const encodeMap = (map: Record<string, Uint8Array> | null | undefined): Record<string, string> =>
+  Object.fromEntries(Object.entries(map ?? {}).map(([k, v]) => [k, b64(v)]));
+const decodeMap = (map: Record<string, string>): Record<string, Uint8Array> =>
+  Object.fromEntries(Object.entries(map).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+
+/** The module whose failure converter encodes failure messages, so the codec encrypts them. */
+export const failureConverterPath = require.resolve('./failure-converter');
+
+/** The data converter client and worker share: encryption when keys are set, failure messages encrypted too. */
+export function dataConverterFor(encryption: EncryptionKeys | undefined): DataConverter | undefined {
+  if (!encryption) return undefined;
+  return {
+    payloadCodecs: [new EncryptionCodec(encryption)],
+    failureConverterPath: failureConverterPath,
+  };
+}

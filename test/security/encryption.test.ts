@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import { payloadToJSON } from '@temporalio/common/lib/proto-utils';
+import { EncryptionCodec, parseEncryptionKeys } from '../../src/codec';
+import { startCodecServer } from '../../src/codec-server';
+import { ConfigError } from '../../src/config';
+import { runHandle } from '../../src/client';
+import { customerWorkflowId } from '../../src/shared';
+import { csvOf, sdwEtl, seed, startPipeline, type Pipeline } from '../helpers';
+
+const key = (): string => randomBytes(32).toString('base64');
+const keys = parseEncryptionKeys(`k2026:${key()}`);
+
+describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
+  let pipeline: Pipeline;
+  let raw: Client;
+  beforeAll(async () => {
+    pipeline = await startPipeline({ encryption: keys });
+    // A client with no codec sees history as the server stores it.
+    raw = new Client({ connection: pipeline.client.connection });
+  });
+  afterAll(async () => {
+    await pipeline.close();
+  });
+
+  test('the stored history holds no customer name, account number, message or failure reason', async () => {
+    const { runId, report } = await pipeline.run(csvOf([2, 1]));
+    expect(report.customers.map((c) => c.status)).toEqual(['loaded', 'failed']);
+    const users = seed();
+    const stored = JSON.stringify([
+      await raw.workflow.getHandle(runId).fetchHistory(),
+      await raw.workflow.getHandle(customerWorkflowId(runId, 2)).fetchHistory(),
+      await raw.workflow.getHandle(customerWorkflowId(runId, 1)).fetchHistory(),
+    ]);
+    for (const user of users.filter((u) => u.id <= 2)) {
+      expect(stored).not.toContain(user.name.split(' ')[0]);
+      expect(stored).not.toContain(user.account.number);
+    }
+    expect(stored).not.toContain(report.customers[0]!.message);
+    expect(stored).not.toContain('cannot be updated');
+    // The client holding the key reads the same run in full.
+    const summary = await runHandle(pipeline.client, runId).result();
+    expect(summary.counts.loaded).toBe(1);
+  });
+
+  test('the codec server decrypts payloads for the Web UI, with the CORS it needs', async () => {
+    const { runId } = await pipeline.run(csvOf([3]));
+    const history = await raw.workflow.getHandle(customerWorkflowId(runId, 3)).fetchHistory();
+    const fetched = history.events!.find((e) => e.activityTaskCompletedEventAttributes)!;
+    const payload = fetched.activityTaskCompletedEventAttributes!.result!.payloads![0]!;
+    const server = await startCodecServer({ keys, port: 0, origin: 'http://127.0.0.1:8233' });
+    try {
+      const preflight = await fetch(`${server.url}/decode`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://127.0.0.1:8233' },
+      });
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:8233');
+      expect(preflight.headers.get('access-control-allow-headers')).toContain('x-namespace');
+      const decoded = await fetch(`${server.url}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
+        body: JSON.stringify({ payloads: [payloadToJSON(payload)] }),
+      });
+      const body = (await decoded.json()) as { payloads: { data: string }[] };
+      const customer = JSON.parse(Buffer.from(body.payloads[0]!.data, 'base64').toString()) as {
+        customer: { name: string };
+      };
+      expect(customer.customer.name).toBe(seed().find((u) => u.id === 3)!.name);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a wrong key is one clear sentence, never garbage', async () => {
+    const { runId } = await pipeline.run(csvOf([4]));
+    const env = {
+      TEMPORAL_ADDRESS: pipeline.config.temporal.connection.address,
+      SDW_TASK_QUEUE: pipeline.config.temporal.taskQueue,
+      SDW_ETL_ENCRYPTION_KEY: `k2026:${key()}`,
+    };
+    const ran = await sdwEtl(['status', runId], env, pipeline.dir);
+    expect([ran.code, ran.stderr.trim()]).toEqual([
+      1,
+      'sdw-etl: A payload encrypted with key "k2026" does not decrypt with the key SDW_ETL_ENCRYPTION_KEY gives that id.',
+    ]);
+    const missing = await sdwEtl(['status', runId], { ...env, SDW_ETL_ENCRYPTION_KEY: `other:${key()}` }, pipeline.dir);
+    expect(missing.stderr.trim()).toBe(
+      'sdw-etl: A payload is encrypted with key "k2026", which SDW_ETL_ENCRYPTION_KEY does not hold.',
+    );
+  });
+});
+
+describe('encryption keys', () => {
+  test('rotate: the first key encrypts, older ones still decrypt', async () => {
+    const old = key();
+    const before = new EncryptionCodec(parseEncryptionKeys(`old:${old}`));
+    const sealed = await before.encode([
+      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"Ana"') },
+    ]);
+    const after = new EncryptionCodec(parseEncryptionKeys(`new:${key()},old:${old}`));
+    const [opened] = await after.decode(sealed);
+    expect(Buffer.from(opened!.data!).toString()).toBe('"Ana"');
+    const [resealed] = await after.encode([opened!]);
+    expect(Buffer.from(resealed!.metadata!['encryption-key-id']!).toString()).toBe('new');
+  });
+
+  test.each([
+    ['k1:short', 'SDW_ETL_ENCRYPTION_KEY must be id:key pairs separated by commas, each key 32 bytes in base64.'],
+    ['nocolon', 'SDW_ETL_ENCRYPTION_KEY must be id:key pairs separated by commas, each key 32 bytes in base64.'],
+    [
+      `a:${Buffer.alloc(32).toString('base64')},a:${Buffer.alloc(32).toString('base64')}`,
+      'SDW_ETL_ENCRYPTION_KEY names key a twice.',
+    ],
+  ])('a bad key setting %p is refused in one sentence', (value, sentence) => {
+    expect(() => parseEncryptionKeys(value)).toThrow(new ConfigError(sentence));
+  });
+});
