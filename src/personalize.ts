@@ -5,9 +5,13 @@ import type { Locale } from './shared';
 export const maxMessageLength = 100;
 const maxFirstNameLength = 30;
 
+/** Terminal escape sequences go whole, so their letters do not stick to the name. */
+// eslint-disable-next-line no-control-regex -- matching the escape character is the point
+const withoutEscapes = (text: string): string => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+
 /** The customer's first name, reduced to letters, marks, apostrophes and hyphens: the only personal data a message needs. */
 export function firstName(name: string, locale: Locale): string {
-  const first = name.normalize('NFC').trim().split(/\s+/)[0] ?? '';
+  const first = withoutEscapes(name.normalize('NFC')).trim().split(/\s+/)[0] ?? '';
   const cleaned = first.replace(/[^\p{L}\p{M}'-]/gu, '').slice(0, maxFirstNameLength);
   return cleaned === '' ? (locale === 'en' ? 'Customer' : 'Cliente') : cleaned;
 }

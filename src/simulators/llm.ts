@@ -144,7 +144,9 @@ export async function startLlm(options: LlmOptions = {}): Promise<LlmSimulator> 
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
     if (faults.rejectKey) {
       answer(401);
-      return error(res, 401, 'invalid_api_key', 'Incorrect API key provided.');
+      // Like some real servers, it echoes the key it refused: the client must keep it out of what it reports.
+      const key = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      return error(res, 401, 'invalid_api_key', `Incorrect API key provided: ${key}.`);
     }
     if (Math.random() < faults.rateLimitRate) {
       answer(429);
