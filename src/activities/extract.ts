@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityFailure } from './failure';
@@ -23,6 +23,9 @@ export function idProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** How much of the file's start is checked to be UTF-8 text. */
+const encodingSampleBytes = 64 * 1024;
+
 async function ensureReadable(input: string): Promise<void> {
   try {
     const info = await stat(input);
@@ -31,6 +34,29 @@ async function ensureReadable(input: string): Promise<void> {
     if (err instanceof ApplicationFailure) throw err;
     throw inputFailure(`The input file ${input} does not exist or cannot be read.`);
   }
+  const file = await open(input);
+  try {
+    const sample = Buffer.alloc(encodingSampleBytes);
+    const { bytesRead } = await file.read(sample, 0, encodingSampleBytes, 0);
+    if (!isUtf8Start(sample.subarray(0, bytesRead), bytesRead === encodingSampleBytes)) {
+      throw inputFailure(`The input file ${input} is not UTF-8 text; save it as "CSV UTF-8".`);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Whether bytes read from a file's start are UTF-8 (a character cut at the sample's end is fine). */
+function isUtf8Start(bytes: Buffer, cut: boolean): boolean {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return false; // UTF-16 little-endian
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return false; // UTF-16 big-endian
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  try {
+    decoder.decode(bytes, { stream: cut });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -38,7 +64,7 @@ async function ensureReadable(input: string): Promise<void> {
  * A missing file, an empty file or a header without UserID is a non-retryable failure.
  */
 export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenerator<CsvRow> {
-  await ensureReadable(input);
+  if (!from) await ensureReadable(input);
   const base = from ?? { byteOffset: 0, line: 0, column: -1 };
   const parser = createReadStream(input, { start: base.byteOffset }).pipe(
     parse({
@@ -67,7 +93,7 @@ export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenera
         }
         continue;
       }
-      const value = record[column] ?? '';
+      const value = (record[column] ?? '').trim();
       const problem = idProblem(value);
       yield problem === undefined
         ? { id: Number(value), line: next.line, next }

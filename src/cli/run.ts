@@ -116,6 +116,13 @@ export async function startOrRefuse(
   }
 }
 
+/** The innermost cause's message: the activity's own sentence rather than "Activity task failed". */
+function rootCause(err: Error): string {
+  let cause: Error = err;
+  while (cause.cause instanceof Error) cause = cause.cause;
+  return cause.message;
+}
+
 /** Follows a run with a progress line, prints its summary, and returns the exit code. */
 export async function followAndSummarize(handle: WorkflowHandle<typeof etlRun>, config: Config): Promise<number> {
   const runId = handle.workflowId;
@@ -132,9 +139,7 @@ export async function followAndSummarize(handle: WorkflowHandle<typeof etlRun>, 
       console.log(`Run ${runId} was cancelled; what it did is in ${reportPathFor(options.output, runId)}`);
       return 2;
     }
-    if (err instanceof WorkflowFailedError) {
-      throw new UsageError(`Run ${runId} failed: ${err.cause?.message ?? err.message}`);
-    }
+    if (err instanceof WorkflowFailedError) throw new UsageError(`Run ${runId} failed: ${rootCause(err)}`);
     throw err;
   }
   if (tty) process.stdout.write('\n');

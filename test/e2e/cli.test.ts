@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Customer } from '../../src/customer';
 import { csvOf, downUrl, sdwEtl, startPipeline, writeCsv, type Pipeline } from '../helpers';
@@ -104,6 +104,28 @@ describe('the sdw-etl command', () => {
     expect(ran.code).toBe(1);
     expect(ran.stderr.trim().split('\n')[0]).toBe(sentence);
     expect(ran.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('a CSV that is not UTF-8 ends the run with one sentence and exit 1, leaving the previous export intact', async () => {
+    const input = path.join(pipeline.dir, 'latin1.csv');
+    writeFileSync(input, Buffer.from('UserID,Nome\n2,Jos\xe9\n', 'latin1'));
+    const output = path.join(pipeline.dir, 'kept.json');
+    writeFileSync(output, '[{"previous": true}]');
+    const ran = await sdwEtl(['run', '--input', input, '--output', output, '--id', 'e2e-latin1'], env, pipeline.dir);
+    expect(ran.code).toBe(1);
+    expect(ran.stderr.trim()).toBe(
+      `sdw-etl: Run e2e-latin1 failed: The input file ${input} is not UTF-8 text; save it as "CSV UTF-8".`,
+    );
+    expect(readFileSync(output, 'utf8')).toBe('[{"previous": true}]');
+  });
+
+  test('a CSV with a header and no rows runs to an empty export and exit 0', async () => {
+    const input = writeCsv(pipeline.dir, 'UserID\n', 'empty-list.csv');
+    const output = path.join(pipeline.dir, 'empty-list.json');
+    const ran = await sdwEtl(['run', '--input', input, '--output', output], env, pipeline.dir);
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toMatch(/rows +0/);
+    expect(JSON.parse(readFileSync(output, 'utf8'))).toEqual([]);
   });
 
   test('a Temporal server that does not answer is one sentence and exit 1', async () => {

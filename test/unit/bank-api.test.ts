@@ -1,6 +1,8 @@
 import { createActivities } from '../../src/activities';
 import { failureTypes, newsIcon } from '../../src/shared';
 import { startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
+import { createServer, type Server } from 'node:http';
+import { close, listen } from '../../src/simulators/http';
 import { activityEnv, failureOf, scratchDir, seed, downUrl } from '../helpers';
 
 describe('fetchCustomer and loadCustomer against the bank API simulator', () => {
@@ -92,5 +94,74 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
     const failure = await failureOf(env.run(loadCustomer, { apiUrl: api.url, id: 1, message: 'Oi' }));
     expect(failure).toMatchObject({ type: failureTypes.apiRejected, nonRetryable: true });
     expect(failure.message).toBe('PUT customer 1: the bank API refused it (422 This User ID 1 cannot be updated.).');
+  });
+
+  describe('hostile answers', () => {
+    let hostile: Server;
+    let url: string;
+    let bytesSent = 0;
+    beforeAll(async () => {
+      hostile = createServer((req, res) => {
+        if (req.url === '/users/2') {
+          // Valid JSON, wrong schema.
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify({ id: 2, name: 5 }));
+        }
+        if (req.url === '/users/3') {
+          // A 50 MB body, sent in chunks without a length.
+          res.writeHead(200, { 'content-type': 'application/json' });
+          const chunk = Buffer.alloc(64 * 1024, 'a');
+          let left = 800;
+          const push = (): void => {
+            while (left > 0 && !res.destroyed) {
+              left -= 1;
+              bytesSent += chunk.length;
+              if (!res.write(chunk)) return void res.once('drain', push);
+            }
+            res.end();
+          };
+          return push();
+        }
+        if (req.url === '/users/4') {
+          res.writeHead(302, { location: '/users/4' });
+          return void res.end();
+        }
+        res.writeHead(404);
+        res.end();
+      });
+      url = await listen(hostile, 0);
+    });
+    afterAll(async () => {
+      await close(hostile);
+    });
+
+    test('a body that does not fit the SDW2023 schema is retryable and says what is wrong', async () => {
+      const failure = await failureOf(env.run(fetchCustomer, { apiUrl: url, id: 2 }));
+      expect(failure).toMatchObject({ type: failureTypes.apiUnavailable, nonRetryable: false });
+      expect(failure.message).toMatch(
+        /^GET customer 2: the bank API sent a user that does not fit the SDW2023 schema \(name: /,
+      );
+    });
+
+    test('a 50 MB body is cut off at 1 MiB, not held in memory', async () => {
+      const failure = await failureOf(env.run(fetchCustomer, { apiUrl: url, id: 3 }));
+      expect(failure.message).toBe("GET customer 3: the bank API's answer is over the 1048576-byte limit.");
+      expect(bytesSent).toBeLessThan(10 * 1024 * 1024);
+    });
+
+    test('a redirect loop is not followed: a retryable failure naming the status', async () => {
+      const failure = await failureOf(env.run(fetchCustomer, { apiUrl: url, id: 4 }));
+      expect(failure).toMatchObject({ nonRetryable: false, message: 'GET customer 4: the bank API answered 302' });
+    });
+
+    test('an API that never answers is cut at the request timeout', async () => {
+      api.faults.hangRate = 1;
+      try {
+        const failure = await failureOf(env.run(fetchCustomer, { apiUrl: api.url, id: 2 }));
+        expect(failure.message).toBe('GET customer 2: the bank API did not answer (no answer within 10000 ms).');
+      } finally {
+        api.faults.hangRate = 0;
+      }
+    }, 20_000);
   });
 });

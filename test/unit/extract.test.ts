@@ -1,6 +1,8 @@
 import { createActivities } from '../../src/activities';
 import { idProblem } from '../../src/activities/extract';
 import type { CsvCursor } from '../../src/shared';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { activityEnv, failureOf, scratchDir, writeCsv } from '../helpers';
 
 const { readUserIds } = createActivities({ dataDir: scratchDir(), apiUrl: 'http://127.0.0.1:1', llm: undefined });
@@ -77,6 +79,46 @@ describe('readUserIds', () => {
     const input = writeCsv(dir, '', 'empty.csv');
     const failure = await failureOf(env.run(readUserIds, { input, cursor: undefined, pageSize: 10 }));
     expect(failure.message).toBe(`The input file ${input} is empty: it needs a header line with UserID.`);
+  });
+});
+
+describe('the bad-input suite', () => {
+  test.each([
+    [
+      'UTF-16 (as some spreadsheets save it)',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('UserID\n2\n', 'utf16le')]),
+    ],
+    ['Latin-1', Buffer.from('UserID,Nome\n2,Jos\xe9\n', 'latin1')],
+  ])('a %s file is refused in one sentence', async (_kind, bytes) => {
+    const input = path.join(dir, `encoding-${bytes.length}.csv`);
+    writeFileSync(input, bytes);
+    const failure = await failureOf(env.run(readUserIds, { input, cursor: undefined, pageSize: 10 }));
+    expect(failure).toMatchObject({
+      nonRetryable: true,
+      message: `The input file ${input} is not UTF-8 text; save it as "CSV UTF-8".`,
+    });
+  });
+
+  test('a header with no rows is an empty page, not an error', async () => {
+    const input = writeCsv(dir, 'UserID\r\n', 'header-only.csv');
+    expect(await env.run(readUserIds, { input, cursor: undefined, pageSize: 10 })).toEqual({
+      ids: [],
+      invalid: [],
+      next: undefined,
+    });
+  });
+
+  test('quoted values, extra columns and a semicolon delimiter are read', async () => {
+    const input = writeCsv(
+      dir,
+      'Nome;"UserID";Cidade\n"Ana; Lima";" 7 ";Recife\nBia;"8";"São Paulo"\n',
+      'semicolon.csv',
+    );
+    const page = await env.run(readUserIds, { input, cursor: undefined, pageSize: 10 });
+    expect(page.ids).toEqual([
+      { id: 7, line: 2 },
+      { id: 8, line: 3 },
+    ]);
   });
 });
 
