@@ -152,6 +152,29 @@ export interface CustomerOutcome {
   error: { reason: string; message: string } | null;
 }
 
+/** A customer's outcome before anything happened to it: failed until a step says otherwise. */
+export const newOutcome = (id: number, line: number): CustomerOutcome => ({
+  id,
+  line,
+  status: 'failed',
+  source: null,
+  messageSource: null,
+  message: null,
+  model: null,
+  tokens: { promptTokens: 0, completionTokens: 0 },
+  attempts: { fetch: 0, write: 0, load: 0 },
+  error: null,
+});
+
+/** Adds one customer's outcome to a run's counts. */
+export function tally(counts: Counts, outcome: CustomerOutcome): void {
+  counts[outcome.status] += 1;
+  if (outcome.source === 'mock') counts.fromMock += 1;
+  if (outcome.messageSource === 'template') counts.templated += 1;
+  counts.promptTokens += outcome.tokens.promptTokens;
+  counts.completionTokens += outcome.tokens.completionTokens;
+}
+
 export interface PersonalizeCustomerInput {
   runId: string;
   id: number;

@@ -155,6 +155,13 @@ export async function downUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
+/** The environment that points the `sdw-etl` command at a test pipeline's server, task queue and bank API. */
+export const cliEnv = (pipeline: Pipeline): Record<string, string> => ({
+  TEMPORAL_ADDRESS: pipeline.config.temporal.connection.address,
+  SDW_TASK_QUEUE: pipeline.config.temporal.taskQueue,
+  SDW_API_URL: pipeline.bankApi.url,
+});
+
 export const csvOf = (ids: (number | string)[]): string => `UserID\n${ids.join('\n')}\n`;
 export const byId = (outcomes: CustomerOutcome[]): Map<number, CustomerOutcome> =>
   new Map(outcomes.map((o) => [o.id, o]));

@@ -5,7 +5,16 @@ import { once } from 'node:events';
 import { Context, log } from '@temporalio/activity';
 import type { Customer } from '../customer';
 import { estimateCostUsd, pricesTakenOn } from '../pricing';
-import { emptyCounts, failureTypes, type Counts, type CustomerOutcome, type InvalidRow, type Sink } from '../shared';
+import {
+  emptyCounts,
+  failureTypes,
+  newOutcome,
+  tally,
+  type Counts,
+  type CustomerOutcome,
+  type InvalidRow,
+  type Sink,
+} from '../shared';
 import { readCsvRows } from './extract';
 import { activityFailure } from './failure';
 
@@ -97,14 +106,6 @@ async function readRecord(dataDir: string, runId: string, id: number): Promise<C
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-}
-
-function tally(counts: Counts, outcome: CustomerOutcome): void {
-  counts[outcome.status] += 1;
-  if (outcome.source === 'mock') counts.fromMock += 1;
-  if (outcome.messageSource === 'template') counts.templated += 1;
-  counts.promptTokens += outcome.tokens.promptTokens;
-  counts.completionTokens += outcome.tokens.completionTokens;
 }
 
 async function ensureWritableFolder(output: string): Promise<void> {
@@ -217,15 +218,7 @@ async function pipeFile(file: string, out: WriteStream): Promise<void> {
 
 function notProcessed(id: number, line: number, cancelled: boolean): CustomerOutcome {
   return {
-    id,
-    line,
-    status: 'failed',
-    source: null,
-    messageSource: null,
-    message: null,
-    model: null,
-    tokens: { promptTokens: 0, completionTokens: 0 },
-    attempts: { fetch: 0, write: 0, load: 0 },
+    ...newOutcome(id, line),
     error: {
       reason: 'not_processed',
       message: cancelled

@@ -24,8 +24,8 @@ import {
   progressQuery,
   resumeSignal,
   searchAttributes,
+  tally,
   type Counts,
-  type CustomerOutcome,
   type EtlRunInput,
   type RunOptions,
   type RunProgress,
@@ -58,14 +58,6 @@ const { exportResults } = proxyActivities<Activities>({
   heartbeatTimeout: exportHeartbeatTimeout,
   retry: exportRetry,
 });
-
-function tally(counts: Counts, outcome: CustomerOutcome): void {
-  counts[outcome.status] += 1;
-  if (outcome.source === 'mock') counts.fromMock += 1;
-  if (outcome.messageSource === 'template') counts.templated += 1;
-  counts.promptTokens += outcome.tokens.promptTokens;
-  counts.completionTokens += outcome.tokens.completionTokens;
-}
 
 /**
  * Starts one customer's workflow and tallies its outcome. The child is shielded from the run's cancellation:

@@ -13,6 +13,7 @@ import { firstName, mockCustomer, templateMessage, withMessage } from '../person
 import {
   failureTypes,
   llmTaskQueueFor,
+  newOutcome,
   newsIcon,
   searchAttributes,
   type CustomerOutcome,
@@ -106,18 +107,7 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     retry: llmRetry,
     taskQueue: llmTaskQueueFor(workflowInfo().taskQueue),
   });
-  const outcome: CustomerOutcome = {
-    id,
-    line: input.line,
-    status: 'failed',
-    source: null,
-    messageSource: null,
-    message: null,
-    model: null,
-    tokens: { promptTokens: 0, completionTokens: 0 },
-    attempts: { fetch: 0, write: 0, load: 0 },
-    error: null,
-  };
+  const outcome = newOutcome(id, input.line);
   const finish = async (customer: Customer | null): Promise<CustomerOutcome> => {
     await recordOutcome({ runId: input.runId, record: { outcome, customer } });
     upsertSearchAttributes([

@@ -1,18 +1,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Customer } from '../../src/customer';
-import { csvOf, downUrl, sdwEtl, startPipeline, writeCsv, type Pipeline } from '../helpers';
+import { cliEnv, csvOf, downUrl, sdwEtl, startPipeline, writeCsv, type Pipeline } from '../helpers';
 
 describe('the sdw-etl command', () => {
   let pipeline: Pipeline;
   let env: Record<string, string>;
   beforeAll(async () => {
     pipeline = await startPipeline({ offline: true });
-    env = {
-      TEMPORAL_ADDRESS: pipeline.config.temporal.connection.address,
-      SDW_TASK_QUEUE: pipeline.config.temporal.taskQueue,
-      SDW_API_URL: pipeline.bankApi.url,
-    };
+    env = cliEnv(pipeline);
   });
   afterAll(async () => {
     await pipeline.close();

@@ -5,7 +5,7 @@ import { reportPathFor } from '../../src/activities/export';
 import { newRunId, runHandle, startRun } from '../../src/client';
 import { defaultRunOptions, progressQuery, type CustomerOutcome, type Progress } from '../../src/shared';
 import { startBankApi } from '../../src/simulators/bank-api';
-import { csvOf, downUrl, sdwEtl, seed, startPipeline, writeCsv, type Pipeline } from '../helpers';
+import { cliEnv, csvOf, downUrl, sdwEtl, seed, startPipeline, writeCsv, type Pipeline } from '../helpers';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -14,11 +14,7 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
   let env: Record<string, string>;
   beforeAll(async () => {
     pipeline = await startPipeline({ offline: true });
-    env = {
-      TEMPORAL_ADDRESS: pipeline.config.temporal.connection.address,
-      SDW_TASK_QUEUE: pipeline.config.temporal.taskQueue,
-      SDW_API_URL: pipeline.bankApi.url,
-    };
+    env = cliEnv(pipeline);
   });
   afterAll(async () => {
     await pipeline.close();
