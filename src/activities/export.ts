@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { access, constants, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { Context, log } from '@temporalio/activity';
@@ -108,11 +108,24 @@ async function readRecord(dataDir: string, runId: string, id: number): Promise<C
   }
 }
 
+/**
+ * Whether a file can be created in a folder, found by creating one: permission bits do not tell
+ * (root passes them all, and a read-only file system refuses whatever they say).
+ */
+export async function canWriteIn(folder: string): Promise<boolean> {
+  const probe = path.join(folder, `.sdw-etl-probe-${process.pid}-${Date.now()}`);
+  try {
+    await writeFile(probe, '', { flag: 'wx' });
+    await rm(probe, { force: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function ensureWritableFolder(output: string): Promise<void> {
   const folder = path.dirname(output);
-  try {
-    await access(folder, constants.W_OK);
-  } catch {
+  if (!(await canWriteIn(folder))) {
     throw activityFailure(failureTypes.exportFailed, `The output folder ${folder} does not exist or is not writable.`, {
       nonRetryable: true,
     });

@@ -8,7 +8,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { reportPathFor } from '../activities/export';
+import { canWriteIn, reportPathFor } from '../activities/export';
 import { connectClient, followRun, newRunId, runOptionsOf, runUrl, startRun, validRunId } from '../client';
 import { parseUrl, type Config } from '../config';
 import type { etlRun } from '../workflows';
@@ -38,6 +38,7 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
   const folder = path.dirname(output);
   if (flags.output === undefined) await mkdir(folder, { recursive: true });
   else if (!existsSync(folder)) throw new UsageError(`The output folder ${folder} does not exist.`);
+  if (!(await canWriteIn(folder))) throw new UsageError(`The output folder ${folder} is not writable.`);
   return {
     input,
     output,

@@ -90,6 +90,7 @@ describe('the sdw-etl command', () => {
       ['run', '--input', 'x.csv', '--output', '/no/such/folder/out.json'],
       'sdw-etl: The output folder /no/such/folder does not exist.',
     ],
+    [['run', '--input', 'x.csv', '--output', '/sys/out.json'], 'sdw-etl: The output folder /sys is not writable.'],
     [
       ['run', '--input', 'x.csv', '--id', 'a/b'],
       'sdw-etl: The run id "a/b" must be 1 to 100 letters, digits, dots, dashes or underscores.',

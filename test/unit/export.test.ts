@@ -150,6 +150,26 @@ describe('recordOutcome and exportResults', () => {
     expect(failure.message).toBe(`The output folder ${path.dirname(output)} does not exist or is not writable.`);
   });
 
+  test('a read-only output folder is a final failure, found by trying (root passes permission checks)', async () => {
+    const dir = scratchDir();
+    const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const input = writeCsv(dir, 'UserID\n8\n');
+    // sysfs refuses new files to everyone, root included.
+    const failure = await failureOf(
+      env.run(exportResults, {
+        runId: 'r',
+        input,
+        output: '/sys/SDW2023_final.json',
+        sink: 'both',
+        startedAt: '',
+        cancelled: false,
+        retryOf: null,
+      }),
+    );
+    expect(failure).toMatchObject({ type: failureTypes.exportFailed, nonRetryable: true });
+    expect(failure.message).toBe('The output folder /sys does not exist or is not writable.');
+  });
+
   test('an export that fails half-way leaves the previous export intact and no partial file', async () => {
     const dir = scratchDir();
     const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
