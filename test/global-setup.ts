@@ -27,7 +27,13 @@ export default async function globalSetup(): Promise<void> {
     server: {
       executable: { type: 'existing-path', path: temporal },
       ip: '127.0.0.1',
-      extraArgs: ['--dynamic-config-value', 'frontend.enableServerVersionCheck=false', ...searchAttributeFlags()],
+      extraArgs: [
+        '--log-level',
+        'error',
+        '--dynamic-config-value',
+        'frontend.enableServerVersionCheck=false',
+        ...searchAttributeFlags(),
+      ],
     },
   });
   (globalThis as { temporalTestEnv?: TestWorkflowEnvironment }).temporalTestEnv = env;

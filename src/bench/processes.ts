@@ -1,10 +1,14 @@
 // What the benchmark and the scale check share: a dev server, simulators and a worker process of their own.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { projectRoot } from '../config';
+import { generateCustomers, startBankApi, type BankApiSimulator } from '../simulators/bank-api';
+import { startLlm, type LlmSimulator } from '../simulators/llm';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -101,6 +105,17 @@ function rssOf(pid: number): number {
   }
 }
 
+/** CPU time a process has used so far, user and system, in seconds (from /proc; 0 once it is gone). */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are the 12th and 13th fields after the command name, in clock ticks of 1/100 s.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** `sdw-etl worker` as its own process, its memory sampled every 500 ms. */
 export async function startWorkerProcess(env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'sdw-etl.js'), 'worker', ...args], {
@@ -131,4 +146,80 @@ export async function startWorkerProcess(env: Record<string, string>, args: stri
       await stopProcess(child);
     },
   };
+}
+
+export interface BenchEnvironment {
+  dir: string;
+  server: DevServer;
+  bankApi: BankApiSimulator;
+  llm: LlmSimulator;
+  worker: WorkerProcess;
+  client: Client;
+  taskQueue: string;
+  /** A CSV of customer ids 2 … count+1 (user 1 is the one the API refuses to update). */
+  writeIds: (count: number) => Promise<string>;
+  stop: (keep?: boolean) => Promise<void>;
+}
+
+/** A dev server of its own, the two simulators and one worker process: what the benchmark and the scale check run on. */
+export async function startBenchEnvironment(options: {
+  customers: number;
+  apiLatencyMs: number;
+  llmLatencyMs: number;
+  workerArgs?: string[];
+}): Promise<BenchEnvironment> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sdw-etl-bench-'));
+  const server = await startDevServer(path.join(dir, 'temporal.db'));
+  const bankApi = await startBankApi({
+    seed: generateCustomers(options.customers + 1, 1),
+    faults: { latencyMs: options.apiLatencyMs },
+  });
+  const llm = await startLlm({ faults: { latencyMs: options.llmLatencyMs }, keepRequests: 0 });
+  const taskQueue = 'sdw-etl-bench';
+  const worker = await startWorkerProcess(
+    {
+      TEMPORAL_ADDRESS: server.address,
+      SDW_TASK_QUEUE: taskQueue,
+      SDW_DATA_DIR: path.join(dir, 'data'),
+      OPENAI_BASE_URL: llm.baseURL,
+      OPENAI_API_KEY: 'sk-bench',
+    },
+    options.workerArgs,
+  );
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  return {
+    dir,
+    server,
+    bankApi,
+    llm,
+    worker,
+    client,
+    taskQueue,
+    async writeIds(count) {
+      const file = path.join(dir, `ids-${count}.csv`);
+      const out = createWriteStream(file);
+      out.write('UserID\n');
+      for (let id = 2; id < count + 2; id++) if (!out.write(`${id}\n`)) await once(out, 'drain');
+      out.end();
+      await once(out, 'finish');
+      return file;
+    },
+    async stop(keep = false) {
+      await client.connection.close();
+      await worker.stop();
+      await server.stop();
+      await bankApi.close();
+      await llm.close();
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Saves a benchmark's figures under bench/results/, named by kind and date. */
+export function saveResults(kind: string, figures: Record<string, unknown> & { date: string }): string {
+  const resultsDir = path.join(projectRoot, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `${kind}-${figures.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(figures, null, 2) + '\n');
+  return file;
 }
