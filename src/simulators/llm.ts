@@ -88,7 +88,7 @@ function reply(request: ChatRequest): string {
   const prompt = typeof user?.content === 'string' ? user.content : '';
   const english = /\bWrite a message for\b/.test(prompt);
   const name =
-    /(?:mensagem para|message for) (.+?) (?:sobre|about)/.exec(prompt)?.[1]?.trim() ||
+    /(?:mensagem para|message for) "?(.+?)"? (?:sobre|about)/.exec(prompt)?.[1]?.trim() ||
     (english ? 'Customer' : 'Cliente');
   const list = english ? messages.en : messages.pt;
   return (list[hash(prompt) % list.length] ?? '{name}').replace('{name}', name);
