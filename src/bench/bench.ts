@@ -123,7 +123,7 @@ async function main(): Promise<void> {
         p50LatencyMs: percentile(baseline.latencies, 50),
         p95LatencyMs: percentile(baseline.latencies, 95),
       },
-      speedup: Number((pipelineRate / baselineRate).toFixed(1)),
+      speedup: Number((pipelineRate / baselineRate).toFixed(2)),
       idealCustomersPerSecond: Number(idealRate.toFixed(1)),
       fractionOfIdeal: Number((pipelineRate / idealRate).toFixed(3)),
     };
