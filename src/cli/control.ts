@@ -10,7 +10,8 @@ import { pauseSignal, progressQuery, resumeSignal, type CustomerOutcome, type Pr
 import { action, UsageError } from './errors';
 import { followAndSummarize, startOrRefuse } from './run';
 
-async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
+/** Runs a command's work with a Temporal client, closed afterwards. */
+export async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const client = await connectClient(config);
   try {

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { loadConfig, loadDotEnv, locales } from '../config';
 import { apiFailurePolicies, defaultRunOptions, llmFailurePolicies, sinks } from '../shared';
 import { createWorkers } from '../worker';
+import { registerAudit } from './audit';
 import { registerControl } from './control';
 import { demo } from './demo';
 import { startCodecServer } from '../codec-server';
@@ -102,6 +103,7 @@ program
   );
 
 registerControl(program);
+registerAudit(program);
 registerSimulate(program);
 
 program.parseAsync().catch((err: unknown) => {

@@ -144,6 +144,21 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
       ]);
       expect(JSON.parse(readFileSync(path.join(pipeline.dir, 'second-try.retry-final.json'), 'utf8'))).toHaveLength(3);
 
+      // The audit commands tell the same story from Temporal.
+      const runs = await sdwEtl(['runs', '--since', '1h', '--limit', '1000'], env, pipeline.dir);
+      expect(runs.code).toBe(0);
+      expect(runs.stdout).toMatch(/second-try +\S+ +completed +3 +0 +0/);
+      expect(runs.stdout).toMatch(/first-try +\S+ +completed +0 +3 +0/);
+      const story = await sdwEtl(['customer', 'first-try', '26'], env, pipeline.dir);
+      expect(story.code).toBe(2);
+      expect(story.stdout).toContain('Customer 26 in run first-try: skipped (CSV line 2)');
+      expect(story.stdout).toContain('data      mock (the API did not answer; mock record)');
+      expect(story.stdout).toContain('reason    mock_not_loaded');
+      expect(story.stdout).toContain('attempts  fetch 8, write 1, load 0');
+      const loaded = await sdwEtl(['customer', 'second-try', '26'], env, pipeline.dir);
+      expect(loaded.code).toBe(0);
+      expect(loaded.stdout).toContain('Customer 26 in run second-try: loaded');
+
       const nothingLeft = await sdwEtl(['retry-failed', 'second-try'], env, pipeline.dir);
       expect([nothingLeft.code, nothingLeft.stdout.trim()]).toEqual([
         0,
@@ -157,5 +172,24 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
   test('the commands refuse a run that does not exist, in one sentence', async () => {
     const ran = await sdwEtl(['pause', 'no-such-run'], env, pipeline.dir);
     expect([ran.code, ran.stderr.trim()]).toEqual([1, 'sdw-etl: No run with id no-such-run exists.']);
+    const story = await sdwEtl(['customer', 'no-such-run', '9'], env, pipeline.dir);
+    expect([story.code, story.stderr.trim()]).toEqual([1, 'sdw-etl: Run no-such-run has no customer 9.']);
+  });
+
+  test('runs lists cancelled runs by state and refuses a bad --since in one sentence', async () => {
+    const canceled = await sdwEtl(['runs', '--status', 'canceled', '--limit', '1000'], env, pipeline.dir);
+    expect(canceled.code).toBe(0);
+    expect(canceled.stdout).toMatch(/ cancelled /); // the run cancelled above
+    expect(
+      canceled.stdout
+        .split('\n')
+        .slice(1)
+        .every((line) => line === '' || / cancelled /.test(line)),
+    ).toBe(true);
+    const bad = await sdwEtl(['runs', '--since', 'yesterday'], env, pipeline.dir);
+    expect([bad.code, bad.stderr.trim()]).toEqual([
+      1,
+      'sdw-etl: --since takes a date (2026-11-01) or an age (90m, 24h, 7d), got "yesterday".',
+    ]);
   });
 });
