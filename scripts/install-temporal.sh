@@ -3,6 +3,10 @@
 # outside the repo, and prints the binary's path. Nothing is ever downloaded but Go modules.
 set -euo pipefail
 
+# Go and the cache below need a home folder, even where the environment does not name one.
+: "${HOME:=$(cd ~ && pwd)}"
+export HOME
+
 # v1.5.1 is the newest CLI release whose go.mod has no replace directive, so `go install` accepts it.
 TEMPORAL_CLI_VERSION="${TEMPORAL_CLI_VERSION:-1.5.1}"
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/sdw-etl"
