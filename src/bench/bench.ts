@@ -2,12 +2,10 @@
 // notebook's shape (GET, LLM, PUT, one customer at a time), against the same simulators, in the same run.
 //   npm run bench -- [--customers 2000] [--llm-latency-ms 300] [--api-latency-ms 20] [--concurrency 100]
 import os from 'node:os';
-import path from 'node:path';
 import { Command } from 'commander';
 import OpenAI from 'openai';
 import { milliseconds, positiveInt } from '../cli/options';
-import { newRunId, startRun } from '../client';
-import { defaultRunOptions, newsIcon } from '../shared';
+import { newsIcon } from '../shared';
 import { cpuSecondsOf, saveResults, startBenchEnvironment, type BenchEnvironment } from './processes';
 
 const percentile = (sorted: number[], p: number): number =>
@@ -65,19 +63,11 @@ async function main(): Promise<void> {
   const { customers: n, llmLatencyMs: l, apiLatencyMs: a, concurrency: c } = flags;
   const env = await startBenchEnvironment({ customers: n, apiLatencyMs: a, llmLatencyMs: l });
   try {
-    const input = await env.writeIds(n);
-    const runId = newRunId();
     const serverCpu = cpuSecondsOf(env.server.process.pid!);
     const workerCpu = cpuSecondsOf(env.worker.process.pid!);
     const started = Date.now();
-    const handle = await startRun(env.client, env.taskQueue, runId, {
-      ...defaultRunOptions,
-      input,
-      output: path.join(env.dir, 'SDW2023_final.json'),
-      apiUrl: env.bankApi.url,
-      concurrency: c,
-      pageSize: flags.pageSize,
-    });
+    const handle = await env.startRun(n, { concurrency: c, pageSize: flags.pageSize });
+    const runId = handle.workflowId;
     const summary = await handle.result();
     const pipelineSeconds = (Date.now() - started) / 1000;
     const serverCpuSeconds = cpuSecondsOf(env.server.process.pid!) - serverCpu;

@@ -5,10 +5,13 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { newRunId, startRun } from '../client';
 import { projectRoot } from '../config';
 import { generateCustomers, startBankApi, type BankApiSimulator } from '../simulators/bank-api';
 import { startLlm, type LlmSimulator } from '../simulators/llm';
+import { defaultRunOptions } from '../shared';
+import type { etlRun } from '../workflows';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -156,8 +159,11 @@ export interface BenchEnvironment {
   worker: WorkerProcess;
   client: Client;
   taskQueue: string;
-  /** A CSV of customer ids 2 … count+1 (user 1 is the one the API refuses to update). */
-  writeIds: (count: number) => Promise<string>;
+  /** Starts a run of customers 2 … count+1 (user 1 is the one the API refuses to update). */
+  startRun: (
+    count: number,
+    options: { concurrency: number; pageSize: number },
+  ) => Promise<WorkflowHandleWithFirstExecutionRunId<typeof etlRun>>;
   stop: (keep?: boolean) => Promise<void>;
 }
 
@@ -195,14 +201,20 @@ export async function startBenchEnvironment(options: {
     worker,
     client,
     taskQueue,
-    async writeIds(count) {
-      const file = path.join(dir, `ids-${count}.csv`);
-      const out = createWriteStream(file);
+    async startRun(count, runOptions) {
+      const input = path.join(dir, `ids-${count}.csv`);
+      const out = createWriteStream(input);
       out.write('UserID\n');
       for (let id = 2; id < count + 2; id++) if (!out.write(`${id}\n`)) await once(out, 'drain');
       out.end();
       await once(out, 'finish');
-      return file;
+      return startRun(client, taskQueue, newRunId(), {
+        ...defaultRunOptions,
+        ...runOptions,
+        input,
+        output: path.join(dir, 'SDW2023_final.json'),
+        apiUrl: bankApi.url,
+      });
     },
     async stop(keep = false) {
       await client.connection.close();

@@ -3,10 +3,8 @@
 //   npm run scale -- [--rows 100000] [--concurrency 100] [--page-size 1000]
 import { Command } from 'commander';
 import { positiveInt } from '../cli/options';
-import { newRunId, startRun } from '../client';
-import { defaultRunOptions, progressQuery } from '../shared';
+import { progressQuery } from '../shared';
 import { saveResults, sleep, startBenchEnvironment } from './processes';
-import path from 'node:path';
 
 async function main(): Promise<void> {
   const flags = new Command('scale')
@@ -19,17 +17,9 @@ async function main(): Promise<void> {
 
   const env = await startBenchEnvironment({ customers: flags.rows, apiLatencyMs: 0, llmLatencyMs: 0 });
   try {
-    const input = await env.writeIds(flags.rows);
-    const runId = newRunId();
     const started = Date.now();
-    const handle = await startRun(env.client, env.taskQueue, runId, {
-      ...defaultRunOptions,
-      input,
-      output: path.join(env.dir, 'SDW2023_final.json'),
-      apiUrl: env.bankApi.url,
-      concurrency: flags.concurrency,
-      pageSize: flags.pageSize,
-    });
+    const handle = await env.startRun(flags.rows, { concurrency: flags.concurrency, pageSize: flags.pageSize });
+    const runId = handle.workflowId;
     console.log(`Run ${runId}: ${flags.rows} rows, concurrency ${flags.concurrency}, pages of ${flags.pageSize}`);
     let finished = false;
     const result = handle.result().finally(() => (finished = true));
