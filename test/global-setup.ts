@@ -1,39 +1,21 @@
 // Once per test run: build (or find) the Temporal CLI, start a real dev server on a free port with the
 // search attributes sdw-etl uses, and bundle the workflows once for every test file.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { devServerFlags, temporalBinary } from '../src/bench/processes';
 
 const root = path.resolve(__dirname, '..');
 
-/** The Name=Type lines of scripts/search-attributes.txt, as dev-server flags. */
-export function searchAttributeFlags(): string[] {
-  return readFileSync(path.join(root, 'scripts', 'search-attributes.txt'), 'utf8')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .flatMap((line) => ['--search-attribute', line]);
-}
-
 export default async function globalSetup(): Promise<void> {
-  const temporal = execFileSync('bash', [path.join(root, 'scripts', 'install-temporal.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
+  const temporal = temporalBinary();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporal },
       ip: '127.0.0.1',
-      extraArgs: [
-        '--log-level',
-        'error',
-        '--dynamic-config-value',
-        'frontend.enableServerVersionCheck=false',
-        ...searchAttributeFlags(),
-      ],
+      extraArgs: devServerFlags(),
     },
   });
   (globalThis as { temporalTestEnv?: TestWorkflowEnvironment }).temporalTestEnv = env;

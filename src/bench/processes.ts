@@ -23,12 +23,28 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function searchAttributeFlags(): string[] {
-  return readFileSync(path.join(projectRoot, 'scripts', 'search-attributes.txt'), 'utf8')
+/** The Temporal CLI, built from source the first time (scripts/install-temporal.sh). */
+export function temporalBinary(): string {
+  return execFileSync('bash', [path.join(projectRoot, 'scripts', 'install-temporal.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+}
+
+/** The dev-server flags every server sdw-etl starts for itself shares: quiet, no version check, our search attributes. */
+export function devServerFlags(): string[] {
+  const searchAttributes = readFileSync(path.join(projectRoot, 'scripts', 'search-attributes.txt'), 'utf8')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'))
     .flatMap((line) => ['--search-attribute', line]);
+  return [
+    '--log-level',
+    'error',
+    '--dynamic-config-value',
+    'frontend.enableServerVersionCheck=false',
+    ...searchAttributes,
+  ];
 }
 
 export interface DevServer {
@@ -39,10 +55,7 @@ export interface DevServer {
 
 /** A headless dev server with its history in `dbFile` (on a free port unless given), answering before this resolves. */
 export async function startDevServer(dbFile: string, serverPort?: number): Promise<DevServer> {
-  const temporal = execFileSync('bash', [path.join(projectRoot, 'scripts', 'install-temporal.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
+  const temporal = temporalBinary();
   const port = serverPort ?? (await freePort());
   const address = `127.0.0.1:${port}`;
   const child = spawn(
@@ -57,11 +70,7 @@ export async function startDevServer(dbFile: string, serverPort?: number): Promi
       '--headless',
       '--db-filename',
       dbFile,
-      '--log-level',
-      'error',
-      '--dynamic-config-value',
-      'frontend.enableServerVersionCheck=false',
-      ...searchAttributeFlags(),
+      ...devServerFlags(),
     ],
     { stdio: 'ignore' },
   );

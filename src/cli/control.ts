@@ -31,6 +31,11 @@ async function statusOf(client: Client, runId: string): Promise<string> {
   }
 }
 
+/** Refuses, in one sentence, a command that needs a running run. */
+async function requireRunning(client: Client, runId: string): Promise<void> {
+  if ((await statusOf(client, runId)) !== 'RUNNING') throw new UsageError(`Run ${runId} is not running.`);
+}
+
 function printProgress(p: Progress): void {
   const c = p.counts;
   const done = c.loaded + c.skipped + c.failed;
@@ -75,7 +80,7 @@ export function registerControl(program: Command): void {
     .action(
       action((runId: string) =>
         withClient(async (client) => {
-          if ((await statusOf(client, runId)) !== 'RUNNING') throw new UsageError(`Run ${runId} is not running.`);
+          await requireRunning(client, runId);
           await runHandle(client, runId).signal(pauseSignal);
           console.log(
             `Run ${runId} paused: no new customer starts; those in flight finish. Resume with sdw-etl resume ${runId}.`,
@@ -91,7 +96,7 @@ export function registerControl(program: Command): void {
     .action(
       action((runId: string) =>
         withClient(async (client) => {
-          if ((await statusOf(client, runId)) !== 'RUNNING') throw new UsageError(`Run ${runId} is not running.`);
+          await requireRunning(client, runId);
           await runHandle(client, runId).signal(resumeSignal);
           console.log(`Run ${runId} resumed.`);
         }),
@@ -105,7 +110,7 @@ export function registerControl(program: Command): void {
     .action(
       action((runId: string) =>
         withClient(async (client) => {
-          if ((await statusOf(client, runId)) !== 'RUNNING') throw new UsageError(`Run ${runId} is not running.`);
+          await requireRunning(client, runId);
           await runHandle(client, runId).cancel();
           console.log(
             `Run ${runId} is being cancelled: the customers in flight finish, then what was done is exported.`,

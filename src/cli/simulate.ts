@@ -1,36 +1,21 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { projectRoot } from '../config';
-import { generateCustomers, loadSeed, startBankApi } from '../simulators/bank-api';
-import { startLlm } from '../simulators/llm';
+import { generateCustomers, loadSeed, startBankApi, type BankApiFaults } from '../simulators/bank-api';
+import { startLlm, type LlmFaults } from '../simulators/llm';
 import { action } from './errors';
 import { fraction, milliseconds, port, wholeNumber } from './options';
 
 export const defaultSeedFile = path.join(projectRoot, 'data', 'customers.json');
 
-interface BankApiFlags {
+type BankApiFlags = Omit<BankApiFaults, 'retryAfterSeconds'> & {
   port: number;
   seed: string;
   state?: string;
   customers: number;
-  errorRate: number;
-  rateLimitRate: number;
-  hangRate: number;
-  resetRate: number;
-  malformedRate: number;
-  latencyMs: number;
-  jitterMs: number;
-}
+};
 
-interface LlmFlags {
-  port: number;
-  latencyMs: number;
-  rateLimitRate: number;
-  errorRate: number;
-  rejectKey: boolean;
-  badReplyRate: number;
-  logFile?: string;
-}
+type LlmFlags = Omit<LlmFaults, 'retryAfterSeconds'> & { port: number; logFile?: string };
 
 /** Keeps a simulator up until Ctrl-C or SIGTERM. */
 async function serveUntilStopped(close: () => Promise<void>): Promise<void> {
