@@ -56,7 +56,14 @@ export default tseslint.config(
   },
   {
     // The command line, simulators, scripts and tests talk to the terminal on purpose.
-    files: ['src/cli/**/*.ts', 'src/simulators/**/*.ts', 'src/bench/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    files: [
+      'src/cli/**/*.ts',
+      'src/simulators/**/*.ts',
+      'src/bench/**/*.ts',
+      'scripts/**/*.ts',
+      'bench/**/*.ts',
+      'test/**/*.ts',
+    ],
     rules: { 'no-console': 'off' },
   },
 );

@@ -9,6 +9,7 @@ const heartbeatEveryMs = 1_000;
  */
 export async function whileHeartbeating<T>(work: () => Promise<T>): Promise<T> {
   const context = Context.current();
+  if (context.info.isLocal) return work(); // A local activity is watched through its workflow task instead.
   context.heartbeat();
   const timer = setInterval(() => context.heartbeat(), heartbeatEveryMs);
   try {

@@ -2,7 +2,10 @@ import {
   ActivityFailure,
   ApplicationFailure,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
+  TemporalFailure,
   upsertSearchAttributes,
   workflowInfo,
   type RetryPolicy,
@@ -50,17 +53,32 @@ const llmTimeout = '30 s';
 const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' };
 const recordTimeout = '10 s';
 
-const { fetchCustomer } = proxyActivities<Activities>({
-  startToCloseTimeout: bankApiTimeout,
-  heartbeatTimeout,
-  retry: fetchRetry,
-});
-const { loadCustomer } = proxyActivities<Activities>({
-  startToCloseTimeout: bankApiTimeout,
-  heartbeatTimeout,
-  retry: loadRetry,
-});
-const { recordOutcome } = proxyActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry });
+/** The steps as normal activities: how runs started before `localBankSteps` were written, kept so they replay. */
+const remoteSteps = {
+  fetchCustomer: proxyActivities<Activities>({
+    startToCloseTimeout: bankApiTimeout,
+    heartbeatTimeout,
+    retry: fetchRetry,
+  }).fetchCustomer,
+  loadCustomer: proxyActivities<Activities>({ startToCloseTimeout: bankApiTimeout, heartbeatTimeout, retry: loadRetry })
+    .loadCustomer,
+  recordOutcome: proxyActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry }).recordOutcome,
+};
+/**
+ * The bank calls and the record as local activities: each is one marker event instead of three events and two
+ * round trips through a task queue, which is most of what a customer costs the server. A dead worker's local
+ * activity runs again when its workflow task times out (10 s); the load is idempotent, so that is safe.
+ */
+const localSteps = {
+  fetchCustomer: proxyLocalActivities<Activities>({ startToCloseTimeout: bankApiTimeout, retry: fetchRetry })
+    .fetchCustomer,
+  loadCustomer: proxyLocalActivities<Activities>({ startToCloseTimeout: bankApiTimeout, retry: loadRetry })
+    .loadCustomer,
+  recordOutcome: proxyLocalActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry })
+    .recordOutcome,
+};
+/** The patch that moved the bank steps and the record to local activities (see localSteps). */
+export const localBankSteps = 'local-bank-steps';
 
 interface StepFailure {
   type: string | undefined;
@@ -68,20 +86,22 @@ interface StepFailure {
   attempts: number;
 }
 
-/** What an activity failure says: its type, its message, and how many attempts were made. */
+/**
+ * What an activity failure says: its type, its message, and how many attempts were made. A normal activity's
+ * failure arrives wrapped in an ActivityFailure with its retry state; a local activity's arrives as the cause itself.
+ */
 function describe(err: unknown, policy: RetryPolicy): StepFailure {
-  if (!(err instanceof ActivityFailure)) throw err;
-  const cause = err.cause;
+  const wrapped = err instanceof ActivityFailure;
+  if (!wrapped && !(err instanceof TemporalFailure)) throw err;
+  const cause = wrapped ? err.cause : err;
   const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : cause?.name;
   const message = cause?.message ?? err.message;
   const detail: unknown = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
   const attempt = (detail as { attempt?: unknown } | undefined)?.attempt;
-  const attempts =
-    typeof attempt === 'number'
-      ? attempt
-      : err.retryState === 'MAXIMUM_ATTEMPTS_REACHED'
-        ? (policy.maximumAttempts ?? 1)
-        : 1;
+  const exhausted = wrapped
+    ? err.retryState === 'MAXIMUM_ATTEMPTS_REACHED'
+    : !(cause instanceof ApplicationFailure && cause.nonRetryable);
+  const attempts = typeof attempt === 'number' ? attempt : exhausted ? (policy.maximumAttempts ?? 1) : 1;
   return { type, message, attempts };
 }
 
@@ -101,6 +121,7 @@ const reasonFor = (failure: StepFailure, fallback: string): string => reasons[fa
  */
 export async function personalizeCustomer(input: PersonalizeCustomerInput): Promise<CustomerOutcome> {
   const { id, apiUrl, locale } = input;
+  const { fetchCustomer, loadCustomer, recordOutcome } = patched(localBankSteps) ? localSteps : remoteSteps;
   const { writeMessage } = proxyActivities<Activities>({
     startToCloseTimeout: llmTimeout,
     heartbeatTimeout,

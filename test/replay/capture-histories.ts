@@ -1,7 +1,7 @@
 // Captures the histories the replay tests check, from real runs on the test server:
 //   npm run capture-histories
 // Commit what it writes under test/histories/ after a deliberate, compatible workflow change.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { newRunId, startRun } from '../../src/client';
@@ -10,9 +10,14 @@ import { csvOf, downUrl, root, startPipeline, writeCsv, type Pipeline } from '..
 
 const historiesDir = path.join(root, 'test', 'histories');
 
+const workflowIdsFile = path.join(historiesDir, 'workflow-ids.json');
+/**
+ * Which workflow id each history belongs to: replay needs it, and the CLI's JSON does not hold it. Histories of
+ * earlier workflow versions stay, so runs started before a patch keep being checked.
+ */
+const workflowIds = JSON.parse(readFileSync(workflowIdsFile, 'utf8')) as Record<string, string>;
+
 /** Saves a history in the Temporal CLI's JSON form, the one the Web UI downloads and the replayer reads. */
-/** Which workflow id each history belongs to: replay needs it, and the CLI's JSON does not hold it. */
-const workflowIds: Record<string, string> = {};
 
 function save(pipeline: Pipeline, name: string, workflowId: string, runId?: string): void {
   const args = [
@@ -58,7 +63,7 @@ test('capture workflow histories from real runs', async () => {
     pipeline.llm.faults.rejectKey = true;
     const templated = await run([1]);
     save(pipeline, 'personalize-customer-template-and-rejected-load', customerWorkflowId(templated.runId, 1));
-    writeFileSync(path.join(historiesDir, 'workflow-ids.json'), JSON.stringify(workflowIds, null, 2) + '\n');
+    writeFileSync(workflowIdsFile, JSON.stringify(workflowIds, null, 2) + '\n');
   } finally {
     await pipeline.close();
   }

@@ -24,6 +24,9 @@ describe('replaying histories captured from real runs', () => {
         'personalize-customer-loaded.json',
         'personalize-customer-mock-fallback.json',
         'personalize-customer-template-and-rejected-load.json',
+        // Runs started before the bank steps became local activities still replay.
+        'personalize-customer-remote-steps-loaded.json',
+        'personalize-customer-remote-steps-mock-fallback.json',
       ]),
     );
   });

@@ -46,8 +46,9 @@ describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
   test('the codec server decrypts payloads for the Web UI, with the CORS it needs', async () => {
     const { runId } = await pipeline.run(csvOf([3]));
     const history = await raw.workflow.getHandle(customerWorkflowId(runId, 3)).fetchHistory();
-    const fetched = history.events!.find((e) => e.activityTaskCompletedEventAttributes)!;
-    const payload = fetched.activityTaskCompletedEventAttributes!.result!.payloads![0]!;
+    // The first local activity of a customer is the fetch; its marker holds the customer the API returned.
+    const fetched = history.events!.find((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')!;
+    const payload = fetched.markerRecordedEventAttributes!.details!.result!.payloads![0]!;
     const server = await startCodecServer({ keys, port: 0, origin: 'http://127.0.0.1:8233' });
     try {
       const preflight = await fetch(`${server.url}/decode`, {
