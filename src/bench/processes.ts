@@ -134,9 +134,11 @@ export async function startWorkerProcess(env: Record<string, string>, args: stri
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The last 20 kB of the worker's output: enough to say why it stopped, bounded however long it runs.
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  const keep = (d: Buffer): void => void (output = (output + d.toString()).slice(-20_000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid!))), 500);
   child.once('exit', () => clearInterval(sampler));

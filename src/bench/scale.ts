@@ -26,6 +26,8 @@ async function main(): Promise<void> {
     while (!finished) {
       await Promise.race([sleep(10_000), result.catch(() => undefined)]);
       if (finished) break;
+      const exitCode = env.worker.process.exitCode;
+      if (exitCode !== null) throw new Error(`the worker exited (code ${exitCode}):\n${env.worker.output()}`);
       try {
         const p = await handle.query(progressQuery);
         const done = p.counts.loaded + p.counts.skipped + p.counts.failed;
