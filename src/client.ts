@@ -1,23 +1,37 @@
-// The one place that is a Temporal client: start runs, follow them, query them.
+// The one place that is a Temporal client: start runs, follow them, query them, read their history back.
 import { randomBytes } from 'node:crypto';
 import {
   Client,
   Connection,
   WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type WorkflowExecutionInfo,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
-import { dataConverterFor, EncryptionCodec } from './codec';
+import type { LoadedDataConverter, Payload } from '@temporalio/common';
+import {
+  decodeFromPayloadsAtIndex,
+  decodeOptionalFailureToOptionalError,
+} from '@temporalio/common/lib/internal-non-workflow';
+import { dataConverterFor } from './codec';
 import type { Config } from './config';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { pricesTakenOn, reported, type ReportedCustomer, type ReportState, type RunReport } from './report';
 import {
   defaultRunOptions,
+  emptyCounts,
+  newOutcome,
   progressQuery,
   searchAttributes,
+  tally,
+  type CustomerOutcome,
   type EtlRunInput,
+  type InvalidRow,
+  type PersonalizeCustomerInput,
   type Progress,
   type RunOptions,
   type RunSummary,
+  type UserIdPage,
 } from './shared';
 import type { etlRun } from './workflows';
 
@@ -85,13 +99,128 @@ export const runUrl = (config: Config, runId: string): string =>
 export const runHandle = (client: Client, runId: string): WorkflowHandle<typeof etlRun> =>
   client.workflow.getHandle<typeof etlRun>(runId);
 
+/** A value from a history, decoded the way the client encoded it (decrypted when encryption is on). */
+function decodePayload<T>(
+  converter: LoadedDataConverter,
+  payloads: { payloads?: Payload[] | null } | null | undefined,
+): Promise<T> {
+  return decodeFromPayloadsAtIndex<T>(converter, 0, payloads?.payloads);
+}
+
 /** The options a run was started with, read back from its history (the latest run of its chain). */
-export async function runOptionsOf(handle: WorkflowHandle<typeof etlRun>, config: Config): Promise<RunOptions> {
+export async function runOptionsOf(handle: WorkflowHandle<typeof etlRun>): Promise<RunOptions> {
   const history = await handle.fetchHistory();
-  const raw = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!raw) throw new Error(`Run ${handle.workflowId} has no input in its history.`);
-  // History comes back as stored: decrypt it first when encryption is on.
-  const [payload] = config.encryption ? await new EncryptionCodec(config.encryption).decode([raw]) : [raw];
-  const { progress: _progress, ...options } = defaultPayloadConverter.fromPayload<EtlRunInput>(payload!);
+  const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input;
+  if (!input) throw new Error(`Run ${handle.workflowId} has no input in its history.`);
+  const decoded = await decodePayload<EtlRunInput>(handle.client.options.loadedDataConverter, input);
+  const { progress: _progress, ...options } = decoded;
   return { ...defaultRunOptions, ...options };
+}
+
+const closedStates: Partial<Record<string, ReportState>> = {
+  COMPLETED: 'completed',
+  CANCELLED: 'cancelled',
+  FAILED: 'failed',
+  TERMINATED: 'terminated',
+  TIMED_OUT: 'timed_out',
+};
+
+/**
+ * A run's report rebuilt from Temporal alone, for when the report file is gone or out of reach: every run of its
+ * continue-as-new chain is read in turn (one history in memory at a time) for the pages it read, the customers it
+ * started and the outcome each customer workflow returned.
+ */
+export async function rebuildReport(client: Client, runId: string): Promise<RunReport> {
+  const executions: WorkflowExecutionInfo[] = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowId = '${runId}' AND WorkflowType = 'etlRun'` }))
+    executions.push(execution);
+  if (executions.length === 0)
+    throw new WorkflowNotFoundError(`Run ${runId} is not known to Temporal.`, runId, undefined);
+  executions.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+
+  const converter = client.options.loadedDataConverter;
+  const customers: ReportedCustomer[] = [];
+  const invalidRows: InvalidRow[] = [];
+  let options: EtlRunInput | undefined;
+  let startedAt: string | undefined;
+  let summary: RunSummary | undefined;
+  for (const execution of executions) {
+    const history = await client.workflow.getHandle(runId, execution.runId).fetchHistory();
+    const activityTypes = new Map<string, string>();
+    const started = new Map<string, PersonalizeCustomerInput>();
+    for (const event of history.events ?? []) {
+      const eventId = String(event.eventId);
+      if (event.workflowExecutionStartedEventAttributes) {
+        const input = await decodePayload<EtlRunInput>(converter, event.workflowExecutionStartedEventAttributes.input);
+        options ??= input;
+        // The run's own start time travels in its progress from the second run of the chain on.
+        if (input.progress && startedAt === undefined) startedAt = input.progress.startedAt;
+      } else if (event.activityTaskScheduledEventAttributes) {
+        activityTypes.set(eventId, event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+      } else if (event.activityTaskCompletedEventAttributes) {
+        const { scheduledEventId, result } = event.activityTaskCompletedEventAttributes;
+        if (activityTypes.get(String(scheduledEventId)) === 'readUserIds')
+          invalidRows.push(...(await decodePayload<UserIdPage>(converter, result)).invalid);
+      } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
+        const input = event.startChildWorkflowExecutionInitiatedEventAttributes.input;
+        started.set(eventId, await decodePayload<PersonalizeCustomerInput>(converter, input));
+      } else if (event.startChildWorkflowExecutionFailedEventAttributes) {
+        // The customer's workflow id was taken: the id was already on an earlier page.
+        const child = started.get(String(event.startChildWorkflowExecutionFailedEventAttributes.initiatedEventId));
+        if (child) invalidRows.push({ line: child.line, value: String(child.id), reason: 'duplicate' });
+      } else if (event.childWorkflowExecutionCompletedEventAttributes) {
+        const outcome = await decodePayload<CustomerOutcome>(
+          converter,
+          event.childWorkflowExecutionCompletedEventAttributes.result,
+        );
+        customers.push(reported(outcome));
+      } else if (
+        event.childWorkflowExecutionFailedEventAttributes ||
+        event.childWorkflowExecutionTerminatedEventAttributes
+      ) {
+        const attributes =
+          event.childWorkflowExecutionFailedEventAttributes ?? event.childWorkflowExecutionTerminatedEventAttributes!;
+        const child = started.get(String(attributes.initiatedEventId));
+        if (!child) continue;
+        const failure = event.childWorkflowExecutionFailedEventAttributes?.failure;
+        const error = await decodeOptionalFailureToOptionalError(converter, failure);
+        customers.push(
+          reported({
+            ...newOutcome(child.id, child.line),
+            error: { reason: 'workflow_failed', message: error?.message ?? 'The customer workflow was terminated.' },
+          }),
+        );
+      } else if (event.workflowExecutionCompletedEventAttributes && execution.status.name === 'COMPLETED') {
+        summary = await decodePayload<RunSummary>(converter, event.workflowExecutionCompletedEventAttributes.result);
+      }
+    }
+  }
+
+  const last = executions[executions.length - 1]!;
+  customers.sort((a, b) => a.line - b.line);
+  invalidRows.sort((a, b) => a.line - b.line);
+  let counts = summary?.counts;
+  if (!counts) {
+    counts = emptyCounts();
+    for (const customer of customers) tally(counts, customer);
+    for (const row of invalidRows) counts[row.reason === 'duplicate' ? 'duplicates' : 'invalid'] += 1;
+    counts.rows = customers.length + invalidRows.length;
+  }
+  const run: RunOptions = { ...defaultRunOptions, ...options! };
+  return {
+    runId,
+    startedAt: summary?.startedAt ?? startedAt ?? executions[0]!.startTime.toISOString(),
+    endedAt: summary?.endedAt ?? last.closeTime?.toISOString() ?? null,
+    state: closedStates[last.status.name] ?? 'running',
+    retryOf: run.retryOf ?? null,
+    input: run.input,
+    export: summary ? summary.exportPath : run.sink === 'api' ? null : run.output,
+    sink: run.sink,
+    counts,
+    estimatedCostUsd: customers.reduce((sum, customer) => sum + customer.estimatedCostUsd, 0),
+    pricesTakenOn,
+    madeFrom: 'temporal',
+    invalidRows,
+    customers,
+  };
 }

@@ -137,6 +137,13 @@ export interface Attempts {
   load: number;
 }
 
+/** Time each step took in milliseconds of workflow time, retries and backoff included (0: the step did not run). */
+export interface StepDurations {
+  fetch: number;
+  write: number;
+  load: number;
+}
+
 /** One customer's outcome: what the report says of it. */
 export interface CustomerOutcome {
   id: number;
@@ -148,6 +155,8 @@ export interface CustomerOutcome {
   model: string | null;
   tokens: TokenUsage;
   attempts: Attempts;
+  /** Absent in outcomes of runs made before step timings were recorded. */
+  durationsMs?: StepDurations;
   /** Why the customer did not end loaded, or what was worked around. */
   error: { reason: string; message: string } | null;
 }
@@ -163,6 +172,7 @@ export const newOutcome = (id: number, line: number): CustomerOutcome => ({
   model: null,
   tokens: { promptTokens: 0, completionTokens: 0 },
   attempts: { fetch: 0, write: 0, load: 0 },
+  durationsMs: { fetch: 0, write: 0, load: 0 },
   error: null,
 });
 
@@ -207,6 +217,8 @@ export interface RunSummary {
   estimatedCostUsd: number;
   exportPath: string | null;
   reportPath: string;
+  /** Absent in summaries of runs made before the HTML report existed. */
+  htmlReportPath?: string;
 }
 
 export const progressQuery = defineQuery<Progress>('progress');

@@ -1,20 +1,22 @@
-// Once per test run: build (or find) the Temporal CLI, start a real dev server on a free port with the
-// search attributes sdw-etl uses, and bundle the workflows once for every test file.
+// Once per test run: build (or find) the Temporal CLI, start a real dev server (and its Web UI) on free ports with
+// the search attributes sdw-etl uses, and bundle the workflows once for every test file.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { devServerFlags, temporalBinary } from '../src/bench/processes';
+import { devServerFlags, freePort, temporalBinary } from '../src/bench/processes';
 
 const root = path.resolve(__dirname, '..');
 
 export default async function globalSetup(): Promise<void> {
   const temporal = temporalBinary();
+  const uiPort = await freePort();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporal },
       ip: '127.0.0.1',
+      uiPort,
       extraArgs: devServerFlags(),
     },
   });
@@ -42,6 +44,7 @@ export default async function globalSetup(): Promise<void> {
   writeFileSync(encryptedPath, encrypted.code);
   process.env.SDW_TEST_WORKFLOW_BUNDLE_ENCRYPTED = encryptedPath;
   process.env.SDW_TEST_TEMPORAL_ADDRESS = env.address;
+  process.env.SDW_TEST_TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
   process.env.SDW_TEST_WORKFLOW_BUNDLE = bundlePath;
   process.env.SDW_TEST_SCRATCH = scratch;
   process.env.SDW_TEST_TEMPORAL_CLI = temporal;

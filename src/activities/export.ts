@@ -4,7 +4,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { Context, log } from '@temporalio/activity';
 import type { Customer } from '../customer';
-import { estimateCostUsd, pricesTakenOn } from '../pricing';
+import { htmlReportPathFor, pricesTakenOn, reported, writeHtmlReport, type ReportHead } from '../report';
 import {
   emptyCounts,
   failureTypes,
@@ -40,6 +40,7 @@ export interface ExportResult {
   estimatedCostUsd: number;
   exportPath: string | null;
   reportPath: string;
+  htmlReportPath: string;
   endedAt: string;
 }
 
@@ -174,12 +175,9 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
         customer: null,
       };
       tally(counts, record.outcome);
-      estimatedCostUsd += estimateCostUsd(
-        record.outcome.model,
-        record.outcome.tokens.promptTokens,
-        record.outcome.tokens.completionTokens,
-      );
-      await put(customersOut, `${firstCustomer ? '' : ',\n'}    ${JSON.stringify(record.outcome)}`);
+      const customer = reported(record.outcome);
+      estimatedCostUsd += customer.estimatedCostUsd;
+      await put(customersOut, `${firstCustomer ? '' : ',\n'}    ${JSON.stringify(customer)}`);
       firstCustomer = false;
       if (usersOut && record.customer) {
         await put(usersOut, `${firstUser ? '' : ',\n'}  ${JSON.stringify(record.customer)}`);
@@ -199,7 +197,7 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
   // The export is complete only now: until this rename, a previous export stays intact.
   if (exportFile && exportTmp) await rename(exportTmp, exportFile);
   await writeAtomically(reportFile, async (out) => {
-    const head = {
+    const head: ReportHead = {
       runId: input.runId,
       startedAt: input.startedAt,
       endedAt,
@@ -211,6 +209,7 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
       counts,
       estimatedCostUsd,
       pricesTakenOn,
+      madeFrom: 'export',
     };
     await put(
       out,
@@ -221,8 +220,20 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
     await put(out, '\n  ]\n}\n');
   });
   await rm(customersFile, { force: true });
-  log.info('Run exported', { runId: input.runId, exportFile, reportFile });
-  return { counts, estimatedCostUsd, exportPath: exportFile, reportPath: reportFile, endedAt };
+  // The HTML report holds the JSON report as written, read back in decoded chunks.
+  const htmlReportFile = htmlReportPathFor(reportFile);
+  await writeAtomically(htmlReportFile, (out) =>
+    writeHtmlReport(createReadStream(reportFile, { encoding: 'utf8' }), (text) => put(out, text)),
+  );
+  log.info('Run exported', { runId: input.runId, exportFile, reportFile, htmlReportFile });
+  return {
+    counts,
+    estimatedCostUsd,
+    exportPath: exportFile,
+    reportPath: reportFile,
+    htmlReportPath: htmlReportFile,
+    endedAt,
+  };
 }
 
 async function pipeFile(file: string, out: WriteStream): Promise<void> {

@@ -1,7 +1,11 @@
-// Commands that answer questions about past runs from Temporal itself: which runs, and one customer's story.
+// Commands that answer questions about past runs from Temporal itself: which runs, a run's report, one customer's story.
+import { renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { runHandle, runUrl } from '../client';
+import { canWriteIn } from '../activities/export';
+import { rebuildReport, runHandle, runUrl, validRunId } from '../client';
+import { htmlReport, reportAsTable, type RunReport } from '../report';
 import { estimateCostUsd } from '../pricing';
 import { customerWorkflowId, progressQuery, type Counts, type CustomerOutcome } from '../shared';
 import { withClient } from './control';
@@ -38,6 +42,22 @@ async function countsOf(client: Client, runId: string, status: string): Promise<
   return undefined;
 }
 
+const reportFormats = ['table', 'json', 'html'] as const;
+type ReportFormat = (typeof reportFormats)[number];
+
+async function renderReport(report: RunReport, format: ReportFormat): Promise<string> {
+  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === 'html') return htmlReport(report);
+  return reportAsTable(report);
+}
+
+/** Writes a file whole or not at all, so an interrupted command never leaves half a report. */
+function writeWhole(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
 export function registerAudit(program: Command): void {
   program
     .command('runs')
@@ -72,6 +92,38 @@ export function registerAudit(program: Command): void {
             );
           }
           if (listed === 0) console.log('(no runs)');
+        }),
+      ),
+    );
+
+  program
+    .command('report')
+    .argument('<runId>')
+    .description("A run's report rebuilt from Temporal's history, even when the report file is gone.")
+    .option('--format <format>', `${reportFormats.join(', ')}`, 'table')
+    .option('--out <file>', 'write the report to this file instead of standard output')
+    .action(
+      action((runId: string, flags: { format: string; out?: string }) =>
+        withClient(async (client) => {
+          const format = reportFormats.find((f) => f === flags.format);
+          if (!format)
+            throw new UsageError(`--format takes one of ${reportFormats.join(', ')}, got "${flags.format}".`);
+          if (!validRunId(runId)) throw new UsageError(`"${runId}" is not a run id.`);
+          if (flags.out !== undefined && !(await canWriteIn(path.dirname(path.resolve(flags.out)))))
+            throw new UsageError(`The folder of ${flags.out} does not exist or is not writable.`);
+          let report: RunReport;
+          try {
+            report = await rebuildReport(client, runId);
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) throw new UsageError(`No run with id ${runId} exists.`);
+            throw err;
+          }
+          const text = await renderReport(report, format);
+          if (flags.out === undefined) process.stdout.write(text);
+          else {
+            writeWhole(flags.out, text);
+            console.log(`Report of run ${runId} (${report.customers.length} customers) written to ${flags.out}`);
+          }
         }),
       ),
     );

@@ -64,7 +64,7 @@ export function registerControl(program: Command): void {
           if (status === 'RUNNING') {
             printProgress(await runHandle(client, runId).query(progressQuery));
           } else {
-            const options = await runOptionsOf(runHandle(client, runId), config);
+            const options = await runOptionsOf(runHandle(client, runId));
             console.log(`Run ${runId}: ${status.toLowerCase()}`);
             console.log(`Report: ${reportPathFor(options.output, runId)}`);
           }
@@ -134,7 +134,7 @@ export function registerControl(program: Command): void {
               `Run ${runId} is still running: retry its customers once it has ended (or cancel it).`,
             );
           }
-          const options = await runOptionsOf(runHandle(client, runId), config);
+          const options = await runOptionsOf(runHandle(client, runId));
           const ids = customersToRetry(reportPathFor(options.output, runId));
           if (ids.length === 0) {
             console.log(`Every customer of run ${runId} ended loaded from real data: nothing to retry.`);

@@ -86,6 +86,7 @@ export function printSummary(summary: RunSummary, config: Config): void {
   }
   if (summary.exportPath) console.log(`\nExport: ${summary.exportPath}`);
   console.log(`Report: ${summary.reportPath}`);
+  if (summary.htmlReportPath) console.log(`HTML report: ${summary.htmlReportPath}`);
   console.log(`Web UI: ${runUrl(config, summary.runId)}`);
 }
 
@@ -136,7 +137,7 @@ export async function followAndSummarize(handle: WorkflowHandle<typeof etlRun>, 
   } catch (err) {
     if (tty) process.stdout.write('\n');
     if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
-      const options = await runOptionsOf(handle, config);
+      const options = await runOptionsOf(handle);
       console.log(`Run ${runId} was cancelled; what it did is in ${reportPathFor(options.output, runId)}`);
       return 2;
     }

@@ -7,8 +7,10 @@ import {
   executeChild,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
   WorkflowIdReusePolicy,
   type RetryPolicy,
@@ -58,6 +60,9 @@ const { exportResults } = proxyActivities<Activities>({
   heartbeatTimeout: exportHeartbeatTimeout,
   retry: exportRetry,
 });
+
+/** The patch after which a run without the run id search attribute sets it itself. */
+export const runIdTagPatch = 'run-id-tag';
 
 /**
  * Starts one customer's workflow and tallies its outcome. The child is shielded from the run's cancellation:
@@ -109,7 +114,11 @@ function startCustomer(runId: string, id: number, line: number, options: RunOpti
  */
 export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
   const options: RunOptions = { ...defaultRunOptions, ...input };
-  const { workflowId: runId } = workflowInfo();
+  const { workflowId: runId, typedSearchAttributes } = workflowInfo();
+  // A run started from the Web UI comes without search attributes: it tags itself, so filters by run id find it.
+  if (typedSearchAttributes.get(searchAttributes.runId) === undefined && patched(runIdTagPatch)) {
+    upsertSearchAttributes([{ key: searchAttributes.runId, value: runId }]);
+  }
   const progress: RunProgress = input.progress ?? {
     startedAt: new Date().toISOString(),
     paused: false,
@@ -187,5 +196,6 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     estimatedCostUsd: exported.estimatedCostUsd,
     exportPath: exported.exportPath,
     reportPath: exported.reportPath,
+    htmlReportPath: exported.htmlReportPath,
   };
 }

@@ -129,6 +129,17 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     taskQueue: llmTaskQueueFor(workflowInfo().taskQueue),
   });
   const outcome = newOutcome(id, input.line);
+  const durations = { fetch: 0, write: 0, load: 0 };
+  outcome.durationsMs = durations;
+  /** Runs a step and records how long it took on the workflow's clock (deterministic on replay). */
+  const timed = async <T>(step: keyof typeof durations, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await work();
+    } finally {
+      durations[step] = Date.now() - started;
+    }
+  };
   const finish = async (customer: Customer | null): Promise<CustomerOutcome> => {
     await recordOutcome({ runId: input.runId, record: { outcome, customer } });
     upsertSearchAttributes([
@@ -143,7 +154,7 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
   // Extract.
   let customer: Customer;
   try {
-    const fetched = await fetchCustomer({ apiUrl, id });
+    const fetched = await timed('fetch', () => fetchCustomer({ apiUrl, id }));
     customer = fetched.customer;
     outcome.attempts.fetch = fetched.attempt;
     outcome.source = 'api';
@@ -163,7 +174,9 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
 
   // Transform.
   try {
-    const written = await writeMessage({ id, firstName: firstName(customer.name, locale), locale });
+    const written = await timed('write', () =>
+      writeMessage({ id, firstName: firstName(customer.name, locale), locale }),
+    );
     outcome.message = written.message;
     outcome.messageSource = written.messageSource;
     outcome.model = written.model;
@@ -177,7 +190,8 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     outcome.message = templateMessage(id, customer.name, locale);
     outcome.messageSource = 'template';
   }
-  const personalized = withMessage(customer, outcome.message, newsIcon);
+  const message = outcome.message;
+  const personalized = withMessage(customer, message, newsIcon);
 
   // Load.
   if (input.sink === 'file') {
@@ -193,7 +207,7 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     return finish(personalized);
   }
   try {
-    const loaded = await loadCustomer({ apiUrl, id, message: outcome.message });
+    const loaded = await timed('load', () => loadCustomer({ apiUrl, id, message }));
     outcome.attempts.load = loaded.attempt;
     outcome.status = 'loaded';
     return finish(loaded.customer);

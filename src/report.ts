@@ -1,0 +1,102 @@
+// A run's report: its JSON shape (the <runId>.report.json file), and the same report as a table and as HTML.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { estimateCostUsd, pricesTakenOn } from './pricing';
+import type { Counts, CustomerOutcome, InvalidRow, Sink } from './shared';
+
+export type ReportState = 'running' | 'completed' | 'cancelled' | 'failed' | 'terminated' | 'timed_out';
+
+/** One customer in a report: its outcome and what its LLM call is estimated to have cost. */
+export type ReportedCustomer = CustomerOutcome & { estimatedCostUsd: number };
+
+export interface RunReport {
+  runId: string;
+  startedAt: string;
+  endedAt: string | null;
+  state: ReportState;
+  retryOf: string | null;
+  input: string;
+  export: string | null;
+  sink: Sink;
+  counts: Counts;
+  estimatedCostUsd: number;
+  pricesTakenOn: string;
+  /** Where the report was made: by the run's export, or rebuilt afterwards from Temporal's history of the run. */
+  madeFrom: 'export' | 'temporal';
+  invalidRows: InvalidRow[];
+  customers: ReportedCustomer[];
+}
+
+/** The report's head: everything but the two lists, which the export streams. */
+export type ReportHead = Omit<RunReport, 'invalidRows' | 'customers'>;
+
+export const reported = (outcome: CustomerOutcome): ReportedCustomer => ({
+  ...outcome,
+  estimatedCostUsd: estimateCostUsd(outcome.model, outcome.tokens.promptTokens, outcome.tokens.completionTokens),
+});
+
+export { pricesTakenOn };
+
+export const htmlReportPathFor = (reportPath: string): string => reportPath.replace(/\.json$/, '.html');
+
+const usd = (n: number): string => `US$ ${n.toFixed(n !== 0 && n < 0.01 ? 6 : 2)}`;
+
+/** The report as text for a terminal: the summary, then one line per customer. */
+export function reportAsTable(report: RunReport): string {
+  const c = report.counts;
+  const lines = [
+    `Run ${report.runId}: ${report.state}${report.retryOf ? ` (retry of ${report.retryOf})` : ''}`,
+    `  started ${report.startedAt}, ended ${report.endedAt ?? '-'}`,
+    `  input ${report.input}, sink ${report.sink}, export ${report.export ?? '-'}`,
+    `  rows ${c.rows}: loaded ${c.loaded}, skipped ${c.skipped}, failed ${c.failed}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
+    `  from mock ${c.fromMock}, template messages ${c.templated}`,
+    `  tokens ${c.promptTokens} in + ${c.completionTokens} out, estimated ${usd(report.estimatedCostUsd)} (prices of ${report.pricesTakenOn})`,
+    `  made from ${report.madeFrom === 'temporal' ? "Temporal's history of the run" : "the run's export"}`,
+    '',
+    '      id  line  status   data    by        attempts f/w/l  reason / message',
+  ];
+  for (const customer of report.customers) {
+    const a = customer.attempts;
+    lines.push(
+      [
+        String(customer.id).padStart(8),
+        String(customer.line).padStart(5),
+        customer.status.padEnd(8),
+        (customer.source ?? '-').padEnd(7),
+        (customer.messageSource ?? '-').padEnd(9),
+        `${a.fetch}/${a.write}/${a.load}`.padEnd(15),
+        customer.error?.reason ?? customer.message ?? '',
+      ].join(' '),
+    );
+  }
+  for (const row of report.invalidRows) lines.push(`  line ${row.line}: "${row.value}" ${row.reason}`);
+  return lines.join('\n') + '\n';
+}
+
+const htmlTemplate = (): string => readFileSync(path.join(__dirname, '..', 'assets', 'report.html'), 'utf8');
+
+/**
+ * The HTML report: one self-contained file (no server, no network) holding the report's JSON and the page that
+ * draws it. The JSON is streamed as text chunks (decoded, so no character is split), so a report of a million
+ * customers never sits whole in memory.
+ */
+export async function writeHtmlReport(
+  reportJson: AsyncIterable<string> | Iterable<string>,
+  write: (text: string) => Promise<void>,
+): Promise<void> {
+  const [before, after] = htmlTemplate().split('/*REPORT_JSON*/');
+  if (after === undefined) throw new Error('assets/report.html has no /*REPORT_JSON*/ placeholder.');
+  await write(before!);
+  // "<" never appears in JSON outside strings, and inside them \u003c means the same: no "</script>" can end the data.
+  for await (const chunk of reportJson) await write(chunk.replaceAll('<', '\\u003c'));
+  await write(after);
+}
+
+export async function htmlReport(report: RunReport): Promise<string> {
+  const parts: string[] = [];
+  await writeHtmlReport([JSON.stringify(report)], (text) => {
+    parts.push(text);
+    return Promise.resolve();
+  });
+  return parts.join('');
+}
