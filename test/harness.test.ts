@@ -1,18 +1,39 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Connection } from '@temporalio/client';
+import { startDevServer } from '../src/bench/processes';
 import { searchAttributes } from '../src/shared';
-import { root } from './helpers';
+import { root, scratchDir } from './helpers';
+
+async function registeredSearchAttributes(address: string): Promise<string[]> {
+  const connection = await Connection.connect({ address });
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+    return Object.keys(customAttributes ?? {});
+  } finally {
+    await connection.close();
+  }
+}
 
 describe('the test Temporal server', () => {
   test('answers and has every search attribute sdw-etl sets registered with its type', async () => {
-    const connection = await Connection.connect({ address: process.env.SDW_TEST_TEMPORAL_ADDRESS });
+    const registered = await registeredSearchAttributes(process.env.SDW_TEST_TEMPORAL_ADDRESS!);
+    for (const key of Object.values(searchAttributes)) expect(registered).toContain(key.name);
+  });
+
+  test('scripts/register-search-attributes.sh registers them on a server started without them, and again harmlessly', async () => {
+    const server = await startDevServer(path.join(scratchDir(), 'bare.db'), undefined, []);
     try {
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
-      const registered = Object.keys(customAttributes ?? {});
+      const script = path.join(root, 'scripts', 'register-search-attributes.sh');
+      const env = { ...process.env, TEMPORAL_ADDRESS: server.address };
+      expect(await registeredSearchAttributes(server.address)).not.toContain(searchAttributes.runId.name);
+      execFileSync('bash', [script], { env, stdio: 'pipe' });
+      execFileSync('bash', [script], { env, stdio: 'pipe' });
+      const registered = await registeredSearchAttributes(server.address);
       for (const key of Object.values(searchAttributes)) expect(registered).toContain(key.name);
     } finally {
-      await connection.close();
+      await server.stop();
     }
   });
 

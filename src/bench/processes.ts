@@ -53,8 +53,15 @@ export interface DevServer {
   stop: () => Promise<void>;
 }
 
-/** A headless dev server with its history in `dbFile` (on a free port unless given), answering before this resolves. */
-export async function startDevServer(dbFile: string, serverPort?: number): Promise<DevServer> {
+/**
+ * A headless dev server with its history in `dbFile` (on a free port unless given), answering before this resolves;
+ * `flags` defaults to sdw-etl's (search attributes registered).
+ */
+export async function startDevServer(
+  dbFile: string,
+  serverPort?: number,
+  flags = devServerFlags(),
+): Promise<DevServer> {
   const temporal = temporalBinary();
   const port = serverPort ?? (await freePort());
   const address = `127.0.0.1:${port}`;
@@ -70,7 +77,7 @@ export async function startDevServer(dbFile: string, serverPort?: number): Promi
       '--headless',
       '--db-filename',
       dbFile,
-      ...devServerFlags(),
+      ...flags,
     ],
     { stdio: 'ignore' },
   );
