@@ -157,8 +157,15 @@ export interface CustomerOutcome {
   attempts: Attempts;
   /** Absent in outcomes of runs made before step timings were recorded. */
   durationsMs?: StepDurations;
-  /** Why the customer did not end loaded, or what was worked around. */
-  error: { reason: string; message: string } | null;
+  /** Why the customer did not end loaded, or what was worked around (the last step that went wrong). */
+  error: StepError | null;
+  /** The error each step ended with once its retries were spent, when it did not succeed. */
+  stepErrors?: Partial<Record<keyof StepDurations, StepError>>;
+}
+
+export interface StepError {
+  reason: string;
+  message: string;
 }
 
 /** A customer's outcome before anything happened to it: failed until a step says otherwise. */
@@ -174,6 +181,7 @@ export const newOutcome = (id: number, line: number): CustomerOutcome => ({
   attempts: { fetch: 0, write: 0, load: 0 },
   durationsMs: { fetch: 0, write: 0, load: 0 },
   error: null,
+  stepErrors: {},
 });
 
 /** Adds one customer's outcome to a run's counts. */

@@ -155,9 +155,14 @@ export function registerAudit(program: Command): void {
           );
           console.log(`  message   ${outcome.message ?? '-'} [${outcome.messageSource ?? '-'}]`);
           console.log(`  model     ${outcome.model ?? '-'}, ${tokens} tokens, estimated US$ ${cost.toFixed(6)}`);
-          console.log(
-            `  attempts  fetch ${outcome.attempts.fetch}, write ${outcome.attempts.write}, load ${outcome.attempts.load}`,
-          );
+          for (const step of ['fetch', 'write', 'load'] as const) {
+            const attempts = outcome.attempts[step];
+            const took = outcome.durationsMs ? `, ${outcome.durationsMs[step]} ms` : '';
+            const error = outcome.stepErrors?.[step];
+            console.log(
+              `  ${step.padEnd(9)} ${attempts === 0 ? 'not run' : `${attempts} attempt${attempts === 1 ? '' : 's'}${took}`}${error ? `, ended ${error.reason}: ${error.message}` : ''}`,
+            );
+          }
           if (outcome.error) console.log(`  reason    ${outcome.error.reason}: ${outcome.error.message}`);
           console.log(`Web UI: ${runUrl(config, customerWorkflowId(runId, id))}`);
           return outcome.status === 'loaded' ? 0 : 2;

@@ -21,6 +21,8 @@ import {
   searchAttributes,
   type CustomerOutcome,
   type PersonalizeCustomerInput,
+  type StepDurations,
+  type StepError,
 } from '../shared';
 
 /** The bank API is flaky: eight attempts over about 12 s ride out short outages before the fallback policy decides. */
@@ -129,8 +131,10 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     taskQueue: llmTaskQueueFor(workflowInfo().taskQueue),
   });
   const outcome = newOutcome(id, input.line);
-  const durations = { fetch: 0, write: 0, load: 0 };
+  const durations: StepDurations = { fetch: 0, write: 0, load: 0 };
+  const stepErrors: Partial<Record<keyof StepDurations, StepError>> = {};
   outcome.durationsMs = durations;
+  outcome.stepErrors = stepErrors;
   /** Runs a step and records how long it took on the workflow's clock (deterministic on replay). */
   const timed = async <T>(step: keyof typeof durations, work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
@@ -162,7 +166,7 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     const failure = describe(err, fetchRetry);
     outcome.attempts.fetch = failure.attempts;
     const reason = reasonFor(failure, 'api_unavailable');
-    outcome.error = { reason, message: failure.message };
+    outcome.error = stepErrors.fetch = { reason, message: failure.message };
     if (reason !== 'api_unavailable' || input.onApiFailure === 'fail') return finish(null);
     if (input.onApiFailure === 'skip') {
       outcome.status = 'skipped';
@@ -185,7 +189,10 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
   } catch (err) {
     const failure = describe(err, llmRetry);
     outcome.attempts.write = failure.attempts;
-    outcome.error = { reason: reasonFor(failure, 'llm_unavailable'), message: failure.message };
+    outcome.error = stepErrors.write = {
+      reason: reasonFor(failure, 'llm_unavailable'),
+      message: failure.message,
+    };
     if (input.onLlmFailure === 'fail') return finish(null);
     outcome.message = templateMessage(id, customer.name, locale);
     outcome.messageSource = 'template';
@@ -214,7 +221,10 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
   } catch (err) {
     const failure = describe(err, loadRetry);
     outcome.attempts.load = failure.attempts;
-    outcome.error = { reason: reasonFor(failure, 'api_unavailable'), message: failure.message };
+    outcome.error = stepErrors.load = {
+      reason: reasonFor(failure, 'api_unavailable'),
+      message: failure.message,
+    };
     // Not loaded, but nothing is lost: the export still holds the customer with its message.
     return finish(personalized);
   }

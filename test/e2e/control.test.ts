@@ -154,7 +154,10 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
       expect(story.stdout).toContain('Customer 26 in run first-try: skipped (CSV line 2)');
       expect(story.stdout).toContain('data      mock (the API did not answer; mock record)');
       expect(story.stdout).toContain('reason    mock_not_loaded');
-      expect(story.stdout).toContain('attempts  fetch 8, write 1, load 0');
+      // Each step: its attempts, its time, and the error it ended with when its retries ran out.
+      expect(story.stdout).toMatch(/ {2}fetch {5}8 attempts, \d+ ms, ended api_unavailable: /);
+      expect(story.stdout).toMatch(/ {2}write {5}1 attempt, \d+ ms\n/);
+      expect(story.stdout).toContain('  load      not run\n');
       const loaded = await sdwEtl(['customer', 'second-try', '26'], env, pipeline.dir);
       expect(loaded.code).toBe(0);
       expect(loaded.stdout).toContain('Customer 26 in run second-try: loaded');

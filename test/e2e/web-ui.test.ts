@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import type { Customer } from '../../src/customer';
 import { runHandle } from '../../src/client';
-import { searchAttributes } from '../../src/shared';
+import { customerWorkflowId, searchAttributes } from '../../src/shared';
 import { launchBrowser, newPage, screenshot } from '../browser';
-import { csvOf, startPipeline, writeCsv, type Pipeline } from '../helpers';
+import { csvOf, downUrl, startPipeline, writeCsv, type Pipeline } from '../helpers';
 
 const webUi = (): string => {
   const url = process.env.SDW_TEST_TEMPORAL_UI_URL;
@@ -47,13 +47,13 @@ describe('starting a run from the Temporal Web UI', () => {
     // The UI confirms with a link to the new run; its page shows Completed once the run is done.
     await page.getByText('Workflow started successfully').click();
     await page.waitForURL(new RegExp(`/workflows/${runId}/`));
-    const status = page.getByText('Completed', { exact: true }).first();
-    for (let i = 0; i < 30 && !(await status.isVisible()); i++) {
-      await page.waitForTimeout(1_000);
+    const completed = page.getByText('Completed', { exact: true }).first();
+    for (let reloads = 0; !(await completed.isVisible()); reloads++) {
+      if (reloads === 6) throw new Error(`The Web UI never showed run ${runId} as Completed.`);
       await page.reload();
+      await completed.waitFor({ timeout: 10_000 }).catch(() => undefined);
     }
     await screenshot(page, 'web-ui-run-completed');
-    await expect(status.isVisible()).resolves.toBe(true);
 
     const summary = await runHandle(pipeline.client, runId).result();
     expect(summary.counts).toMatchObject({ rows: 2, loaded: 2, failed: 0 });
@@ -61,6 +61,22 @@ describe('starting a run from the Temporal Web UI', () => {
     // Started without search attributes, the run tagged itself, so "SdwRunId = ..." finds it in the Web UI.
     const described = await runHandle(pipeline.client, runId).describe();
     expect(described.typedSearchAttributes.get(searchAttributes.runId)).toBe(runId);
+    expect(errors).toEqual([]);
+  });
+
+  test('the Web UI lists all customers of a run that fell back to mock data, and no others', async () => {
+    const fellBack = await pipeline.run(csvOf([4, 5]), { apiUrl: await downUrl() }); // the API never answers
+    const fromApi = await pipeline.run(csvOf([6]));
+    const query = `SdwRunId = "${fellBack.runId}" AND SdwCustomerSource = "mock"`;
+
+    const { page, errors } = await newPage(browser);
+    await page.goto(`${webUi()}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+    const listed = (id: string) => page.getByRole('link', { name: id, exact: true });
+    await listed(customerWorkflowId(fellBack.runId, 4)).waitFor();
+    await listed(customerWorkflowId(fellBack.runId, 5)).waitFor();
+    await screenshot(page, 'web-ui-mock-fallback-filter');
+    await expect(page.getByRole('link', { name: fellBack.runId, exact: true }).count()).resolves.toBe(0);
+    await expect(page.getByRole('link', { name: customerWorkflowId(fromApi.runId, 6) }).count()).resolves.toBe(0);
     expect(errors).toEqual([]);
   });
 });
