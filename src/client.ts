@@ -16,7 +16,8 @@ import {
 } from '@temporalio/common/lib/internal-non-workflow';
 import { dataConverterFor } from './codec';
 import type { Config } from './config';
-import { pricesTakenOn, reported, type ReportedCustomer, type ReportState, type RunReport } from './report';
+import { pricesTakenOn } from './pricing';
+import { reported, type ReportedCustomer, type ReportState, type RunReport } from './report';
 import {
   defaultRunOptions,
   emptyCounts,

@@ -1,7 +1,7 @@
 // A run's report: its JSON shape (the <runId>.report.json file), and the same report as a table and as HTML.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { estimateCostUsd, pricesTakenOn } from './pricing';
+import { estimateCostUsd } from './pricing';
 import type { Counts, CustomerOutcome, InvalidRow, Sink } from './shared';
 
 export type ReportState = 'running' | 'completed' | 'cancelled' | 'failed' | 'terminated' | 'timed_out';
@@ -34,8 +34,6 @@ export const reported = (outcome: CustomerOutcome): ReportedCustomer => ({
   ...outcome,
   estimatedCostUsd: estimateCostUsd(outcome.model, outcome.tokens.promptTokens, outcome.tokens.completionTokens),
 });
-
-export { pricesTakenOn };
 
 export const htmlReportPathFor = (reportPath: string): string => reportPath.replace(/\.json$/, '.html');
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { Context, log } from '@temporalio/activity';
 import type { Customer } from '../customer';
-import { htmlReportPathFor, pricesTakenOn, reported, writeHtmlReport, type ReportHead } from '../report';
+import { pricesTakenOn } from '../pricing';
+import { htmlReportPathFor, reported, writeHtmlReport, type ReportHead } from '../report';
 import {
   emptyCounts,
   failureTypes,
