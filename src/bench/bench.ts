@@ -1,6 +1,7 @@
 // The benchmark: N customers through the pipeline, then the same N through a sequential script of the original
 // notebook's shape (GET, LLM, PUT, one customer at a time), against the same simulators, in the same run.
 //   npm run bench -- [--customers 2000] [--llm-latency-ms 300] [--api-latency-ms 20] [--concurrency 100]
+//                    [--baseline-customers N] [--encrypt]
 import os from 'node:os';
 import { Command } from 'commander';
 import OpenAI from 'openai';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
     .option('--concurrency <n>', 'customers in flight in the pipeline', positiveInt(1000), 100)
     .option('--page-size <n>', 'rows per page of the pipeline', positiveInt(5000), 1000)
     .option('--baseline-customers <n>', 'customers for the sequential baseline (default: all)', positiveInt(1_000_000))
+    .option('--encrypt', 'encrypt every payload (what the codec costs)')
     .parse()
     .opts<{
       customers: number;
@@ -59,9 +61,10 @@ async function main(): Promise<void> {
       concurrency: number;
       pageSize: number;
       baselineCustomers?: number;
+      encrypt?: boolean;
     }>();
   const { customers: n, llmLatencyMs: l, apiLatencyMs: a, concurrency: c } = flags;
-  const env = await startBenchEnvironment({ customers: n, apiLatencyMs: a, llmLatencyMs: l });
+  const env = await startBenchEnvironment({ customers: n, apiLatencyMs: a, llmLatencyMs: l, encrypt: flags.encrypt });
   try {
     const serverCpu = cpuSecondsOf(env.server.process.pid!);
     const workerCpu = cpuSecondsOf(env.worker.process.pid!);
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
 
     const figures = {
       date: new Date().toISOString(),
-      command: `npm run bench -- --customers ${n} --llm-latency-ms ${l} --api-latency-ms ${a} --concurrency ${c}`,
+      command: `npm run bench -- --customers ${n} --llm-latency-ms ${l} --api-latency-ms ${a} --concurrency ${c}${flags.baselineCustomers ? ` --baseline-customers ${flags.baselineCustomers}` : ''}${flags.encrypt ? ' --encrypt' : ''}`,
       machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       loaded: summary.counts.loaded,
       pipeline: {
@@ -101,6 +104,8 @@ async function main(): Promise<void> {
         p50LatencyMs: percentile(latencies, 50),
         p95LatencyMs: percentile(latencies, 95),
         workerPeakRssMiB: Math.round(env.worker.peakRss() / 2 ** 20),
+        workerStartSeconds: Number(env.worker.startSeconds.toFixed(1)),
+        encrypted: flags.encrypt ?? false,
         historyEventsPerCustomer: Number((events / n).toFixed(1)),
         // Where the time goes: CPU per customer in the Temporal server and in the worker.
         serverCpuMsPerCustomer: Math.round((serverCpuSeconds * 1000) / n),

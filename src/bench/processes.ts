@@ -1,5 +1,6 @@
 // What the benchmark and the scale check share: a dev server, simulators and a worker process of their own.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -7,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { newRunId, startRun } from '../client';
+import { dataConverterFor, parseEncryptionKeys } from '../codec';
 import { projectRoot } from '../config';
 import { generateCustomers, startBankApi, type BankApiSimulator } from '../simulators/bank-api';
 import { startLlm, type LlmSimulator } from '../simulators/llm';
@@ -107,6 +109,8 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 
 export interface WorkerProcess {
   process: ChildProcess;
+  /** From spawn to polling: mostly bundling the workflow code. */
+  startSeconds: number;
   /** What the worker printed (the last 20 kB of it). */
   output: () => string;
   /** Peak resident memory seen so far, in bytes. */
@@ -149,6 +153,7 @@ export async function startWorkerProcess(env: Record<string, string>, args: stri
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid!))), 500);
   child.once('exit', () => clearInterval(sampler));
+  const spawnedAt = Date.now();
   for (let i = 0; i < 300 && !output.includes('Worker polling'); i++) {
     if (child.exitCode !== null) break;
     await sleep(100);
@@ -160,6 +165,7 @@ export async function startWorkerProcess(env: Record<string, string>, args: stri
   }
   return {
     process: child,
+    startSeconds: (Date.now() - spawnedAt) / 1000,
     output: () => output,
     peakRss: () => peak,
     stop: async () => {
@@ -191,7 +197,10 @@ export async function startBenchEnvironment(options: {
   apiLatencyMs: number;
   llmLatencyMs: number;
   workerArgs?: string[];
+  /** Encrypt every payload, as SDW_ETL_ENCRYPTION_KEY does, with a key made for the run. */
+  encrypt?: boolean;
 }): Promise<BenchEnvironment> {
+  const encryptionKey = options.encrypt ? `bench:${randomBytes(32).toString('base64')}` : undefined;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdw-etl-bench-'));
   const server = await startDevServer(path.join(dir, 'temporal.db'));
   const bankApi = await startBankApi({
@@ -207,10 +216,14 @@ export async function startBenchEnvironment(options: {
       SDW_DATA_DIR: path.join(dir, 'data'),
       OPENAI_BASE_URL: llm.baseURL,
       OPENAI_API_KEY: 'sk-bench',
+      ...(encryptionKey ? { SDW_ETL_ENCRYPTION_KEY: encryptionKey } : {}),
     },
     options.workerArgs,
   );
-  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  const client = new Client({
+    connection: await Connection.connect({ address: server.address }),
+    dataConverter: dataConverterFor(encryptionKey ? parseEncryptionKeys(encryptionKey) : undefined),
+  });
   return {
     dir,
     server,
