@@ -6,6 +6,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   TemporalFailure,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
   type RetryPolicy,
@@ -90,7 +91,8 @@ interface StepFailure {
 
 /**
  * What an activity failure says: its type, its message, and how many attempts were made. A normal activity's
- * failure arrives wrapped in an ActivityFailure with its retry state; a local activity's arrives as the cause itself.
+ * failure arrives wrapped in an ActivityFailure with its retry state; a local activity's error arrives as the cause
+ * itself, and its timeout wrapped but with no useful retry state (the worker retries timeouts until none are left).
  */
 function describe(err: unknown, policy: RetryPolicy): StepFailure {
   const wrapped = err instanceof ActivityFailure;
@@ -100,9 +102,11 @@ function describe(err: unknown, policy: RetryPolicy): StepFailure {
   const message = cause?.message ?? err.message;
   const detail: unknown = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
   const attempt = (detail as { attempt?: unknown } | undefined)?.attempt;
-  const exhausted = wrapped
-    ? err.retryState === 'MAXIMUM_ATTEMPTS_REACHED'
-    : !(cause instanceof ApplicationFailure && cause.nonRetryable);
+  const exhausted =
+    cause instanceof TimeoutFailure ||
+    (wrapped
+      ? err.retryState === 'MAXIMUM_ATTEMPTS_REACHED'
+      : !(cause instanceof ApplicationFailure && cause.nonRetryable));
   const attempts = typeof attempt === 'number' ? attempt : exhausted ? (policy.maximumAttempts ?? 1) : 1;
   return { type, message, attempts };
 }
