@@ -3,13 +3,16 @@ import { randomBytes } from 'node:crypto';
 import {
   Client,
   Connection,
+  isGrpcServiceError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
-  type WorkflowExecutionInfo,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { LoadedDataConverter, Payload } from '@temporalio/common';
+import { requiredTsToDate } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
 import {
   decodeFromPayloadsAtIndex,
   decodeOptionalFailureToOptionalError,
@@ -118,44 +121,58 @@ export async function runOptionsOf(handle: WorkflowHandle<typeof etlRun>): Promi
   return { ...defaultRunOptions, ...options };
 }
 
-const closedStates: Partial<Record<string, ReportState>> = {
-  COMPLETED: 'completed',
-  CANCELLED: 'cancelled',
-  FAILED: 'failed',
-  TERMINATED: 'terminated',
-  TIMED_OUT: 'timed_out',
-};
+/** How a run ended, from the last event of its history; running while it has not. */
+function stateOf(event: temporal.api.history.v1.IHistoryEvent | undefined): ReportState {
+  if (event?.workflowExecutionCompletedEventAttributes) return 'completed';
+  if (event?.workflowExecutionCanceledEventAttributes) return 'cancelled';
+  if (event?.workflowExecutionFailedEventAttributes) return 'failed';
+  if (event?.workflowExecutionTerminatedEventAttributes) return 'terminated';
+  if (event?.workflowExecutionTimedOutEventAttributes) return 'timed_out';
+  return 'running';
+}
+
+const eventDate = (event: temporal.api.history.v1.IHistoryEvent): string =>
+  requiredTsToDate(event.eventTime, 'eventTime').toISOString();
 
 /**
- * A run's report rebuilt from Temporal alone, for when the report file is gone or out of reach: every run of its
- * continue-as-new chain is read in turn (one history in memory at a time) for the pages it read, the customers it
- * started and the outcome each customer workflow returned.
+ * A run's report rebuilt from Temporal alone, for when the report file is gone or out of reach. It walks the run's
+ * continue-as-new chain from the latest run back to the first, one history in memory at a time, and takes the pages
+ * each run read, the customers it started and the outcome each customer workflow returned.
  */
 export async function rebuildReport(client: Client, runId: string): Promise<RunReport> {
-  const executions: WorkflowExecutionInfo[] = [];
-  for await (const execution of client.workflow.list({ query: `WorkflowId = '${runId}' AND WorkflowType = 'etlRun'` }))
-    executions.push(execution);
-  if (executions.length === 0)
-    throw new WorkflowNotFoundError(`Run ${runId} is not known to Temporal.`, runId, undefined);
-  executions.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
-
   const converter = client.options.loadedDataConverter;
   const customers: ReportedCustomer[] = [];
   const invalidRows: InvalidRow[] = [];
   let options: EtlRunInput | undefined;
   let startedAt: string | undefined;
   let summary: RunSummary | undefined;
-  for (const execution of executions) {
-    const history = await client.workflow.getHandle(runId, execution.runId).fetchHistory();
+  let state: ReportState | undefined;
+  let endedAt: string | null = null;
+  let executionRunId: string | undefined; // undefined: the latest run of the chain
+  do {
+    const history = await client.workflow
+      .getHandle(runId, executionRunId)
+      .fetchHistory()
+      .catch((err: unknown) => {
+        if (isGrpcServiceError(err) && err.code === grpcStatus.NOT_FOUND)
+          throw new WorkflowNotFoundError(`Run ${runId} is not known to Temporal.`, runId, executionRunId);
+        throw err;
+      });
+    const events = history.events ?? [];
+    const start = events[0]?.workflowExecutionStartedEventAttributes;
+    if (!start) throw new Error(`Run ${runId} has no start event in its history.`);
+    if (state === undefined) {
+      const last = events[events.length - 1];
+      state = stateOf(last);
+      if (state !== 'running') endedAt = eventDate(last!);
+    }
+    startedAt = eventDate(events[0]!); // the first run's, once the walk is done
     const activityTypes = new Map<string, string>();
     const started = new Map<string, PersonalizeCustomerInput>();
-    for (const event of history.events ?? []) {
+    for (const event of events) {
       const eventId = String(event.eventId);
       if (event.workflowExecutionStartedEventAttributes) {
-        const input = await decodePayload<EtlRunInput>(converter, event.workflowExecutionStartedEventAttributes.input);
-        options ??= input;
-        // The run's own start time travels in its progress from the second run of the chain on.
-        if (input.progress && startedAt === undefined) startedAt = input.progress.startedAt;
+        options ??= await decodePayload<EtlRunInput>(converter, event.workflowExecutionStartedEventAttributes.input);
       } else if (event.activityTaskScheduledEventAttributes) {
         activityTypes.set(eventId, event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
       } else if (event.activityTaskCompletedEventAttributes) {
@@ -170,34 +187,34 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
         const child = started.get(String(event.startChildWorkflowExecutionFailedEventAttributes.initiatedEventId));
         if (child) invalidRows.push({ line: child.line, value: String(child.id), reason: 'duplicate' });
       } else if (event.childWorkflowExecutionCompletedEventAttributes) {
-        const outcome = await decodePayload<CustomerOutcome>(
-          converter,
-          event.childWorkflowExecutionCompletedEventAttributes.result,
-        );
-        customers.push(reported(outcome));
-      } else if (
-        event.childWorkflowExecutionFailedEventAttributes ||
-        event.childWorkflowExecutionTerminatedEventAttributes
-      ) {
-        const attributes =
-          event.childWorkflowExecutionFailedEventAttributes ?? event.childWorkflowExecutionTerminatedEventAttributes!;
-        const child = started.get(String(attributes.initiatedEventId));
-        if (!child) continue;
+        const { result } = event.childWorkflowExecutionCompletedEventAttributes;
+        customers.push(reported(await decodePayload<CustomerOutcome>(converter, result)));
+      } else {
+        // A customer workflow that ended without an outcome: a bug or an operator's hand, not a customer's fate.
+        const ended =
+          event.childWorkflowExecutionFailedEventAttributes ??
+          event.childWorkflowExecutionTerminatedEventAttributes ??
+          event.childWorkflowExecutionCanceledEventAttributes ??
+          event.childWorkflowExecutionTimedOutEventAttributes;
+        const child = ended ? started.get(String(ended.initiatedEventId)) : undefined;
+        if (!child) {
+          if (event.workflowExecutionCompletedEventAttributes) {
+            const { result } = event.workflowExecutionCompletedEventAttributes;
+            summary = await decodePayload<RunSummary>(converter, result);
+          }
+          continue;
+        }
         const failure = event.childWorkflowExecutionFailedEventAttributes?.failure;
         const error = await decodeOptionalFailureToOptionalError(converter, failure);
+        const message = error?.message ?? 'The customer workflow was terminated, cancelled or timed out.';
         customers.push(
-          reported({
-            ...newOutcome(child.id, child.line),
-            error: { reason: 'workflow_failed', message: error?.message ?? 'The customer workflow was terminated.' },
-          }),
+          reported({ ...newOutcome(child.id, child.line), error: { reason: 'workflow_failed', message } }),
         );
-      } else if (event.workflowExecutionCompletedEventAttributes && execution.status.name === 'COMPLETED') {
-        summary = await decodePayload<RunSummary>(converter, event.workflowExecutionCompletedEventAttributes.result);
       }
     }
-  }
+    executionRunId = start.continuedExecutionRunId || undefined;
+  } while (executionRunId);
 
-  const last = executions[executions.length - 1]!;
   customers.sort((a, b) => a.line - b.line);
   invalidRows.sort((a, b) => a.line - b.line);
   let counts = summary?.counts;
@@ -210,12 +227,13 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
   const run: RunOptions = { ...defaultRunOptions, ...options! };
   return {
     runId,
-    startedAt: summary?.startedAt ?? startedAt ?? executions[0]!.startTime.toISOString(),
-    endedAt: summary?.endedAt ?? last.closeTime?.toISOString() ?? null,
-    state: closedStates[last.status.name] ?? 'running',
+    // The run's own clock (the export's) when it finished; otherwise when Temporal started its first run.
+    startedAt: summary?.startedAt ?? options?.progress?.startedAt ?? startedAt,
+    endedAt: summary?.endedAt ?? endedAt,
+    state,
     retryOf: run.retryOf ?? null,
     input: run.input,
-    export: summary ? summary.exportPath : run.sink === 'api' ? null : run.output,
+    export: summary ? summary.exportPath : null,
     sink: run.sink,
     counts,
     estimatedCostUsd: customers.reduce((sum, customer) => sum + customer.estimatedCostUsd, 0),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { reportPathFor } from '../../src/activities/export';
 import { newRunId, runHandle, startRun } from '../../src/client';
+import type { RunReport } from '../../src/report';
 import { defaultRunOptions, progressQuery, type CustomerOutcome, type Progress } from '../../src/shared';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { cliEnv, csvOf, downUrl, sdwEtl, seed, startPipeline, writeCsv, type Pipeline } from '../helpers';
@@ -105,6 +106,14 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
     }
     const exported = JSON.parse(readFileSync(output, 'utf8')) as { id: number }[];
     expect(exported.map((u) => u.id)).toEqual(loaded.map((c) => c.id));
+
+    // Rebuilt from Temporal, the cancelled run holds the same outcomes; customers it never reached are only in the CSV.
+    const rebuilt = await sdwEtl(['report', runId, '--format', 'json'], env, pipeline.dir);
+    expect(rebuilt.code).toBe(0);
+    const fromTemporal = JSON.parse(rebuilt.stdout) as RunReport;
+    expect(fromTemporal.state).toBe('cancelled');
+    expect(fromTemporal.customers).toEqual(report.customers.filter((c) => c.error?.reason !== 'not_processed'));
+    expect(fromTemporal.counts).toMatchObject({ loaded: loaded.length, rows: loaded.length });
   });
 
   test('retry-failed runs again only the customers that ended skipped, failed or from mock, beside the first export', async () => {

@@ -5,6 +5,8 @@ import type { RunReport } from '../../src/report';
 import { launchBrowser, newPage, screenshot } from '../browser';
 import { cliEnv, sdwEtl, startPipeline, type Pipeline, type RunResult } from '../helpers';
 
+const hostileRow = '</script><img src=x onerror=window.injected=1>';
+
 /** The embedded report of an HTML report file. */
 function embeddedReport(html: string): RunReport {
   const match = /<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html);
@@ -23,8 +25,9 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
     env = cliEnv(pipeline);
     browser = await launchBrowser();
     // Pages of two rows: the run continues as new, and 3 comes back on a later page as a duplicate.
-    // 1 is refused by the API (422), 999 does not exist, "abc" is not an id.
-    run = await pipeline.run('UserID\n2\n3\nabc\n1\n999\n3\n4\n', { pageSize: 2 });
+    // 1 is refused by the API (422), 999 does not exist, "abc" is not an id, and the last row is markup that
+    // must stay text in the HTML report.
+    run = await pipeline.run(`UserID\n2\n3\nabc\n1\n999\n3\n4\n${hostileRow}\n`, { pageSize: 2 });
     fileReport = JSON.parse(readFileSync(run.summary.reportPath, 'utf8')) as RunReport;
   });
   afterAll(async () => {
@@ -53,6 +56,7 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
     expect(rebuilt.invalidRows.map((r) => [r.value, r.reason])).toEqual([
       ['abc', expect.any(String)],
       ['3', 'duplicate'],
+      [hostileRow, expect.any(String)],
     ]);
     expect(rebuilt.estimatedCostUsd).toBeCloseTo(
       rebuilt.customers.reduce((sum, c) => sum + c.estimatedCostUsd, 0),
@@ -76,7 +80,9 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
     const html = readFileSync(run.summary.htmlReportPath!, 'utf8');
     expect(path.dirname(run.summary.htmlReportPath!)).toBe(path.dirname(run.summary.reportPath));
     expect(embeddedReport(html)).toEqual(fileReport);
-    expect(html).not.toMatch(/\b(src|href)=|url\(|@import|fetch\(/);
+    // Nothing outside the embedded data loads anything (the data itself holds the CSV's markup, as text).
+    const page = html.replace(/(<script id="report-data" type="application\/json">)[\s\S]*?(<\/script>)/, '$1$2');
+    expect(page).not.toMatch(/\b(src|href)=|url\(|@import|fetch\(|XMLHttpRequest/);
   });
 
   test('a person opening the HTML report sees the summary, the outcomes, a histogram per stage and a sortable table', async () => {
@@ -101,6 +107,10 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
     await expect(ids()).resolves.toEqual(['999']);
     await page.locator('#filter').fill('');
     await expect(page.locator('#invalid tbody tr').count()).resolves.toBe(fileReport.invalidRows.length);
+    // Markup from the CSV is shown as text, never run.
+    await expect(page.locator('#invalid').textContent()).resolves.toContain(hostileRow);
+    await expect(page.evaluate('window.injected')).resolves.toBeUndefined();
+    await expect(page.locator('img').count()).resolves.toBe(0);
     await screenshot(page, 'html-report');
     expect(errors).toEqual([]);
   });
