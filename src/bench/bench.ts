@@ -9,8 +9,9 @@ import { milliseconds, positiveInt } from '../cli/options';
 import { newsIcon } from '../shared';
 import { cpuSecondsOf, saveResults, startBenchEnvironment, type BenchEnvironment } from './processes';
 
+/** Nearest-rank percentile of sorted values. */
 const percentile = (sorted: number[], p: number): number =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** The original notebook's loop: for each id, GET the user, ask the LLM, PUT the user back. One at a time. */
 async function sequentialBaseline(
