@@ -60,6 +60,20 @@ test('capture workflow histories from real runs', async () => {
     save(pipeline, 'etl-run-with-mock-fallback', down.runId);
     save(pipeline, 'personalize-customer-mock-fallback', customerWorkflowId(down.runId, 4));
 
+    // Started as from the Web UI: only the CSV, no search attributes, so the run tags itself.
+    const fromUi = `ui-${newRunId()}`;
+    await pipeline.client.workflow.execute('etlRun', {
+      taskQueue: pipeline.config.temporal.taskQueue,
+      workflowId: fromUi,
+      args: [
+        {
+          input: writeCsv(pipeline.dir, csvOf([5]), `${fromUi}.csv`),
+          output: path.join(pipeline.dir, `${fromUi}.json`),
+        },
+      ],
+    });
+    save(pipeline, 'etl-run-started-from-web-ui', fromUi);
+
     pipeline.llm.faults.rejectKey = true;
     const templated = await run([1]);
     save(pipeline, 'personalize-customer-template-and-rejected-load', customerWorkflowId(templated.runId, 1));

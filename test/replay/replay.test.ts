@@ -21,6 +21,7 @@ describe('replaying histories captured from real runs', () => {
       expect.arrayContaining([
         'etl-run-continued-as-new.json',
         'etl-run-with-mock-fallback.json',
+        'etl-run-started-from-web-ui.json',
         'personalize-customer-loaded.json',
         'personalize-customer-mock-fallback.json',
         'personalize-customer-template-and-rejected-load.json',
