@@ -37,6 +37,9 @@ export const reported = (outcome: CustomerOutcome): ReportedCustomer => ({
 
 export const htmlReportPathFor = (reportPath: string): string => reportPath.replace(/\.json$/, '.html');
 
+/** Text that came from the bank API or the CSV, safe for a terminal: control characters (escape sequences) become "?". */
+export const printable = (text: string): string => text.replace(/\p{Cc}/gu, '?');
+
 const usd = (n: number): string => `US$ ${n.toFixed(n !== 0 && n < 0.01 ? 6 : 2)}`;
 
 /** The report as text for a terminal: the summary, then one line per customer. */
@@ -63,11 +66,11 @@ export function reportAsTable(report: RunReport): string {
         (customer.source ?? '-').padEnd(7),
         (customer.messageSource ?? '-').padEnd(9),
         `${a.fetch}/${a.write}/${a.load}`.padEnd(15),
-        customer.error?.reason ?? customer.message ?? '',
+        printable(customer.error?.reason ?? customer.message ?? ''),
       ].join(' '),
     );
   }
-  for (const row of report.invalidRows) lines.push(`  line ${row.line}: "${row.value}" ${row.reason}`);
+  for (const row of report.invalidRows) lines.push(`  line ${row.line}: "${printable(row.value)}" ${row.reason}`);
   return lines.join('\n') + '\n';
 }
 

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { canWriteIn } from '../activities/export';
 import { rebuildReport, runHandle, runUrl, validRunId } from '../client';
-import { htmlReport, reportAsTable, type RunReport } from '../report';
+import { htmlReport, printable, reportAsTable, type RunReport } from '../report';
 import { estimateCostUsd } from '../pricing';
 import { customerWorkflowId, progressQuery, type Counts, type CustomerOutcome } from '../shared';
 import { withClient } from './control';
@@ -160,10 +160,10 @@ export function registerAudit(program: Command): void {
             const took = outcome.durationsMs ? `, ${outcome.durationsMs[step]} ms` : '';
             const error = outcome.stepErrors?.[step];
             console.log(
-              `  ${step.padEnd(9)} ${attempts === 0 ? 'not run' : `${attempts} attempt${attempts === 1 ? '' : 's'}${took}`}${error ? `, ended ${error.reason}: ${error.message}` : ''}`,
+              `  ${step.padEnd(9)} ${attempts === 0 ? 'not run' : `${attempts} attempt${attempts === 1 ? '' : 's'}${took}`}${error ? `, ended ${error.reason}: ${printable(error.message)}` : ''}`,
             );
           }
-          if (outcome.error) console.log(`  reason    ${outcome.error.reason}: ${outcome.error.message}`);
+          if (outcome.error) console.log(`  reason    ${outcome.error.reason}: ${printable(outcome.error.message)}`);
           console.log(`Web UI: ${runUrl(config, customerWorkflowId(runId, id))}`);
           return outcome.status === 'loaded' ? 0 : 2;
         }),
