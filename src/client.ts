@@ -189,6 +189,9 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
       } else if (event.childWorkflowExecutionCompletedEventAttributes) {
         const { result } = event.childWorkflowExecutionCompletedEventAttributes;
         customers.push(reported(await decodePayload<CustomerOutcome>(converter, result)));
+      } else if (event.workflowExecutionCompletedEventAttributes) {
+        const { result } = event.workflowExecutionCompletedEventAttributes;
+        summary = await decodePayload<RunSummary>(converter, result);
       } else {
         // A customer workflow that ended without an outcome: a bug or an operator's hand, not a customer's fate.
         const ended =
@@ -197,13 +200,7 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
           event.childWorkflowExecutionCanceledEventAttributes ??
           event.childWorkflowExecutionTimedOutEventAttributes;
         const child = ended ? started.get(String(ended.initiatedEventId)) : undefined;
-        if (!child) {
-          if (event.workflowExecutionCompletedEventAttributes) {
-            const { result } = event.workflowExecutionCompletedEventAttributes;
-            summary = await decodePayload<RunSummary>(converter, result);
-          }
-          continue;
-        }
+        if (!child) continue;
         const failure = event.childWorkflowExecutionFailedEventAttributes?.failure;
         const error = await decodeOptionalFailureToOptionalError(converter, failure);
         const message = error?.message ?? 'The customer workflow was terminated, cancelled or timed out.';

@@ -96,8 +96,13 @@ async function discard(out: WriteStream | null, file: string | null): Promise<vo
 export async function recordOutcome(dataDir: string, runId: string, record: CustomerRecord): Promise<void> {
   const file = recordPath(dataDir, runId, record.outcome.id);
   await mkdir(path.dirname(file), { recursive: true });
+  await writeTextAtomically(file, JSON.stringify(record));
+}
+
+/** Writes a small file whole or not at all: a temporary file beside it, then a rename. */
+export async function writeTextAtomically(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(record));
+  await writeFile(tmp, text);
   await rename(tmp, file);
 }
 

@@ -1,9 +1,8 @@
 // Commands that answer questions about past runs from Temporal itself: which runs, a run's report, one customer's story.
-import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { canWriteIn } from '../activities/export';
+import { canWriteIn, writeTextAtomically } from '../activities/export';
 import { rebuildReport, runHandle, runUrl, validRunId } from '../client';
 import { htmlReport, printable, reportAsTable, type RunReport } from '../report';
 import { estimateCostUsd } from '../pricing';
@@ -49,13 +48,6 @@ async function renderReport(report: RunReport, format: ReportFormat): Promise<st
   if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
   if (format === 'html') return htmlReport(report);
   return reportAsTable(report);
-}
-
-/** Writes a file whole or not at all, so an interrupted command never leaves half a report. */
-function writeWhole(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }
 
 export function registerAudit(program: Command): void {
@@ -121,7 +113,7 @@ export function registerAudit(program: Command): void {
           const text = await renderReport(report, format);
           if (flags.out === undefined) process.stdout.write(text);
           else {
-            writeWhole(flags.out, text);
+            await writeTextAtomically(flags.out, text); // an interrupted command never leaves half a report
             console.log(`Report of run ${runId} (${report.customers.length} customers) written to ${flags.out}`);
           }
         }),

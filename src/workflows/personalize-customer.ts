@@ -148,6 +148,18 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
       durations[step] = Date.now() - started;
     }
   };
+  /** Records a step that ended without success: its attempts, and its error as the customer's latest. */
+  const stepFailed = (
+    step: keyof StepDurations,
+    err: unknown,
+    policy: RetryPolicy,
+    fallbackReason: string,
+  ): StepError => {
+    const failure = describe(err, policy);
+    outcome.attempts[step] = failure.attempts;
+    return (outcome.error = stepErrors[step] =
+      { reason: reasonFor(failure, fallbackReason), message: failure.message });
+  };
   const finish = async (customer: Customer | null): Promise<CustomerOutcome> => {
     await recordOutcome({ runId: input.runId, record: { outcome, customer } });
     upsertSearchAttributes([
@@ -167,10 +179,7 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     outcome.attempts.fetch = fetched.attempt;
     outcome.source = 'api';
   } catch (err) {
-    const failure = describe(err, fetchRetry);
-    outcome.attempts.fetch = failure.attempts;
-    const reason = reasonFor(failure, 'api_unavailable');
-    outcome.error = stepErrors.fetch = { reason, message: failure.message };
+    const { reason } = stepFailed('fetch', err, fetchRetry, 'api_unavailable');
     if (reason !== 'api_unavailable' || input.onApiFailure === 'fail') return finish(null);
     if (input.onApiFailure === 'skip') {
       outcome.status = 'skipped';
@@ -191,12 +200,7 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     outcome.tokens = written.tokens;
     outcome.attempts.write = written.attempt;
   } catch (err) {
-    const failure = describe(err, llmRetry);
-    outcome.attempts.write = failure.attempts;
-    outcome.error = stepErrors.write = {
-      reason: reasonFor(failure, 'llm_unavailable'),
-      message: failure.message,
-    };
+    stepFailed('write', err, llmRetry, 'llm_unavailable');
     if (input.onLlmFailure === 'fail') return finish(null);
     outcome.message = templateMessage(id, customer.name, locale);
     outcome.messageSource = 'template';
@@ -223,12 +227,7 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     outcome.status = 'loaded';
     return finish(loaded.customer);
   } catch (err) {
-    const failure = describe(err, loadRetry);
-    outcome.attempts.load = failure.attempts;
-    outcome.error = stepErrors.load = {
-      reason: reasonFor(failure, 'api_unavailable'),
-      message: failure.message,
-    };
+    stepFailed('load', err, loadRetry, 'api_unavailable');
     // Not loaded, but nothing is lost: the export still holds the customer with its message.
     return finish(personalized);
   }
