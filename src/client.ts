@@ -22,22 +22,26 @@ import type { Config } from './config';
 import { pricesTakenOn } from './pricing';
 import { reported, type ReportedCustomer, type ReportState, type RunReport } from './report';
 import {
+  customerWorkflowId,
   defaultRunOptions,
   emptyCounts,
   newOutcome,
   progressQuery,
   searchAttributes,
   tally,
+  type BatchOutcome,
   type CustomerOutcome,
+  type CustomerRow,
   type EtlRunInput,
   type InvalidRow,
+  type PersonalizeBatchInput,
   type PersonalizeCustomerInput,
   type Progress,
   type RunOptions,
   type RunSummary,
   type UserIdPage,
 } from './shared';
-import type { etlRun } from './workflows';
+import type { etlRun, personalizeBatch, personalizeCustomer } from './workflows';
 
 export async function connectClient(config: Config): Promise<Client> {
   const connection = await Connection.connect({ ...config.temporal.connection, connectTimeout: '5 seconds' });
@@ -168,7 +172,8 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
     }
     startedAt = eventDate(events[0]!); // the first run's, once the walk is done
     const activityTypes = new Map<string, string>();
-    const started = new Map<string, PersonalizeCustomerInput>();
+    /** The customers of each child workflow started: one in a customer's workflow, many in a batch. */
+    const started = new Map<string, CustomerRow[]>();
     for (const event of events) {
       const eventId = String(event.eventId);
       if (event.workflowExecutionStartedEventAttributes) {
@@ -180,33 +185,40 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
         if (activityTypes.get(String(scheduledEventId)) === 'readUserIds')
           invalidRows.push(...(await decodePayload<UserIdPage>(converter, result)).invalid);
       } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
-        const input = event.startChildWorkflowExecutionInitiatedEventAttributes.input;
-        started.set(eventId, await decodePayload<PersonalizeCustomerInput>(converter, input));
+        const input = await decodePayload<PersonalizeCustomerInput | PersonalizeBatchInput>(
+          converter,
+          event.startChildWorkflowExecutionInitiatedEventAttributes.input,
+        );
+        started.set(eventId, 'customers' in input ? input.customers : [{ id: input.id, line: input.line }]);
       } else if (event.startChildWorkflowExecutionFailedEventAttributes) {
-        // The customer's workflow id was taken: the id was already on an earlier page.
-        const child = started.get(String(event.startChildWorkflowExecutionFailedEventAttributes.initiatedEventId));
-        if (child) invalidRows.push({ line: child.line, value: String(child.id), reason: 'duplicate' });
+        // A customer's workflow id was taken: the id was already on an earlier page.
+        const rows = started.get(String(event.startChildWorkflowExecutionFailedEventAttributes.initiatedEventId));
+        for (const row of rows ?? []) invalidRows.push({ line: row.line, value: String(row.id), reason: 'duplicate' });
       } else if (event.childWorkflowExecutionCompletedEventAttributes) {
-        const { result } = event.childWorkflowExecutionCompletedEventAttributes;
-        customers.push(reported(await decodePayload<CustomerOutcome>(converter, result)));
+        const { result, workflowType } = event.childWorkflowExecutionCompletedEventAttributes;
+        if (workflowType?.name === 'personalizeBatch') {
+          const batch = await decodePayload<BatchOutcome>(converter, result);
+          customers.push(...batch.outcomes.map(reported));
+          for (const row of batch.duplicates)
+            invalidRows.push({ line: row.line, value: String(row.id), reason: 'duplicate' });
+        } else customers.push(reported(await decodePayload<CustomerOutcome>(converter, result)));
       } else if (event.workflowExecutionCompletedEventAttributes) {
         const { result } = event.workflowExecutionCompletedEventAttributes;
         summary = await decodePayload<RunSummary>(converter, result);
       } else {
-        // A customer workflow that ended without an outcome: a bug or an operator's hand, not a customer's fate.
+        // A child workflow that ended without outcomes: a bug or an operator's hand, not the customers' fate.
         const ended =
           event.childWorkflowExecutionFailedEventAttributes ??
           event.childWorkflowExecutionTerminatedEventAttributes ??
           event.childWorkflowExecutionCanceledEventAttributes ??
           event.childWorkflowExecutionTimedOutEventAttributes;
-        const child = ended ? started.get(String(ended.initiatedEventId)) : undefined;
-        if (!child) continue;
+        const rows = ended ? started.get(String(ended.initiatedEventId)) : undefined;
+        if (!rows) continue;
         const failure = event.childWorkflowExecutionFailedEventAttributes?.failure;
         const error = await decodeOptionalFailureToOptionalError(converter, failure);
         const message = error?.message ?? 'The customer workflow was terminated, cancelled or timed out.';
-        customers.push(
-          reported({ ...newOutcome(child.id, child.line), error: { reason: 'workflow_failed', message } }),
-        );
+        for (const row of rows)
+          customers.push(reported({ ...newOutcome(row.id, row.line), error: { reason: 'workflow_failed', message } }));
       }
     }
     executionRunId = start.continuedExecutionRunId || undefined;
@@ -239,4 +251,29 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
     invalidRows,
     customers,
   };
+}
+
+/**
+ * One customer's outcome in a run, and the workflow that holds it: the batch whose ids name the customer (found
+ * through the SdwCustomerIds search attribute), or the customer's own workflow in runs made before batches.
+ * Waits for the customer while it is still in flight; undefined when the run has no such customer.
+ */
+export async function customerOutcome(
+  client: Client,
+  runId: string,
+  id: number,
+): Promise<{ outcome: CustomerOutcome; workflowId: string } | undefined> {
+  const query = `${searchAttributes.runId.name} = '${runId}' AND ${searchAttributes.customerIds.name} = '${id}'`;
+  for await (const batch of client.workflow.list({ query })) {
+    const { outcomes } = await client.workflow.getHandle<typeof personalizeBatch>(batch.workflowId).result();
+    const outcome = outcomes.find((o) => o.id === id);
+    if (outcome) return { outcome, workflowId: batch.workflowId };
+  }
+  const workflowId = customerWorkflowId(runId, id);
+  try {
+    return { outcome: await client.workflow.getHandle<typeof personalizeCustomer>(workflowId).result(), workflowId };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
 }

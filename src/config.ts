@@ -33,7 +33,7 @@ export interface Config {
   locale: Locale;
   /** Where runs keep their per-customer results while they run. */
   dataDir: string;
-  /** Server-side cap on LLM calls per second across all workers; undefined means no cap. */
+  /** LLM calls per second in each worker process; undefined means no pacing. */
   llmRatePerSecond: number | undefined;
   /** Payload encryption keys; undefined means payloads are stored as plain JSON. */
   encryption: EncryptionKeys | undefined;

@@ -5,7 +5,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 /** Workflows and the bank API's activities (SDW_TASK_QUEUE overrides it). */
 export const defaultTaskQueue = 'sdw-etl';
-/** LLM calls only, beside the main queue, so their rate can be capped server-side whatever the number of workers. */
+/** LLM calls of per-customer workflows (runs made before customer batches), capped server-side at --llm-rps. */
 export const llmTaskQueueFor = (taskQueue: string): string => `${taskQueue}-llm`;
 
 /** The icon the original pipeline gave every news item it wrote. */
@@ -17,6 +17,11 @@ export const searchAttributes = {
   outcome: defineSearchAttributeKey('SdwOutcome', 'KEYWORD'),
   customerSource: defineSearchAttributeKey('SdwCustomerSource', 'KEYWORD'),
   messageSource: defineSearchAttributeKey('SdwMessageSource', 'KEYWORD'),
+  // A batch of customers: its customer ids, and the outcomes and data sources its customers ended with. (The
+  // dev server's SQLite store holds three keyword lists at most; the message source is in the report.)
+  customerIds: defineSearchAttributeKey('SdwCustomerIds', 'KEYWORD_LIST'),
+  outcomes: defineSearchAttributeKey('SdwOutcomes', 'KEYWORD_LIST'),
+  customerSources: defineSearchAttributeKey('SdwCustomerSources', 'KEYWORD_LIST'),
 } as const;
 
 export type Sink = 'api' | 'file' | 'both';
@@ -41,7 +46,10 @@ export interface RunOptions {
   /** The bank API; when absent, the worker's SDW_API_URL. */
   apiUrl?: string;
   sink: Sink;
+  /** Customers in flight at once. */
   concurrency: number;
+  /** Customers per batch workflow (at most `concurrency`). */
+  batchSize: number;
   onApiFailure: ApiFailurePolicy;
   onLlmFailure: LlmFailurePolicy;
   locale: Locale;
@@ -51,11 +59,20 @@ export interface RunOptions {
   retryOf?: string;
 }
 
+/** The most customers a run keeps in flight (--concurrency). */
+export const maxConcurrency = 1000;
+/** A batch's customer ids fit in one search attribute value (2 KB by default) up to this many. */
+export const maxBatchSize = 100;
+/** The batch size a run uses: the one asked for, within 1 … min(concurrency, maxBatchSize). */
+export const batchSizeOf = (options: Pick<RunOptions, 'batchSize' | 'concurrency'>): number =>
+  Math.max(1, Math.floor(Math.min(options.batchSize, options.concurrency, maxBatchSize)));
+
 /** What a run does when its input names only the CSV (as a person typing it in the Web UI would). */
 export const defaultRunOptions: Omit<RunOptions, 'input'> = {
   output: 'output/SDW2023_final.json',
   sink: 'both',
   concurrency: 20,
+  batchSize: 50,
   onApiFailure: 'mock',
   onLlmFailure: 'template',
   locale: 'pt-BR',
@@ -78,7 +95,7 @@ export interface InvalidRow {
 }
 
 export interface UserIdPage {
-  ids: { id: number; line: number }[];
+  ids: CustomerRow[];
   invalid: InvalidRow[];
   /** undefined when the file is exhausted. */
   next: CsvCursor | undefined;
@@ -204,6 +221,23 @@ export interface PersonalizeCustomerInput {
   locale: Locale;
 }
 
+/** A CSV row that names a customer. */
+export interface CustomerRow {
+  id: number;
+  line: number;
+}
+
+export interface PersonalizeBatchInput extends Omit<PersonalizeCustomerInput, 'id' | 'line'> {
+  customers: CustomerRow[];
+}
+
+export interface BatchOutcome {
+  /** One per customer processed, in the batch's order. */
+  outcomes: CustomerOutcome[];
+  /** Rows whose customer the run had already processed from an earlier line. */
+  duplicates: CustomerRow[];
+}
+
 export type RunState = 'running' | 'paused' | 'draining' | 'exporting' | 'completed' | 'cancelled';
 
 export interface Progress {
@@ -234,7 +268,11 @@ export const progressQuery = defineQuery<Progress>('progress');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 
+/** The workflow of one customer, in runs made before customer batches. */
 export const customerWorkflowId = (runId: string, id: number): string => `${runId}/customer-${id}`;
+/** A batch is named by the CSV lines it spans, unique within a run. */
+export const batchWorkflowId = (runId: string, customers: CustomerRow[]): string =>
+  `${runId}/lines-${customers[0]!.line}-${customers[customers.length - 1]!.line}`;
 
 /** Failure types the activities raise, matched by name in workflows and retry policies. */
 export const failureTypes = {

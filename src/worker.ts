@@ -10,7 +10,7 @@ import { createActivities } from './activities';
 import { createLlmClient } from './activities/llm';
 import { dataConverterFor } from './codec';
 import type { Config } from './config';
-import { llmTaskQueueFor } from './shared';
+import { llmTaskQueueFor, maxConcurrency } from './shared';
 
 /**
  * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
@@ -37,8 +37,9 @@ export interface Workers {
 }
 
 /**
- * The worker process: one Temporal worker for the workflows and the bank API's activities, and one on the
- * LLM task queue whose rate the server caps for all workers together.
+ * The worker process: one Temporal worker for the workflows and every step of a batch of customers (local
+ * activities, LLM calls paced per process by SDW_LLM_RPS), and one on the LLM task queue, which serves the
+ * per-customer workflows of runs started before customer batches (capped server-side there).
  */
 export async function createWorkers(
   config: Config,
@@ -49,6 +50,7 @@ export async function createWorkers(
     dataDir: config.dataDir,
     apiUrl: config.apiUrl,
     llm: config.llm ? createLlmClient(config.llm) : undefined,
+    llmRatePerSecond: config.llmRatePerSecond,
   });
   const common = {
     connection,
@@ -62,6 +64,8 @@ export async function createWorkers(
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
     activities,
+    // Every customer in flight runs its steps as local activities: as many slots as a run's largest concurrency.
+    maxConcurrentLocalActivityExecutions: maxConcurrency,
   });
   const llm = await Worker.create({
     ...common,

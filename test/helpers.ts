@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Info } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { History } from '@temporalio/common/lib/proto-utils';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection } from '@temporalio/worker';
 import { newRunId, startRun } from '../src/client';
@@ -161,6 +162,15 @@ export const cliEnv = (pipeline: Pipeline): Record<string, string> => ({
   SDW_TASK_QUEUE: pipeline.config.temporal.taskQueue,
   SDW_API_URL: pipeline.bankApi.url,
 });
+
+/** The histories of a run's batch workflows (from its latest run's child starts), read through `client`. */
+export async function batchHistories(client: Client, runId: string): Promise<History[]> {
+  const parent = await client.workflow.getHandle(runId).fetchHistory();
+  const ids = (parent.events ?? []).flatMap(
+    (e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? [],
+  );
+  return Promise.all(ids.map((id) => client.workflow.getHandle(id).fetchHistory()));
+}
 
 export const csvOf = (ids: (number | string)[]): string => `UserID\n${ids.join('\n')}\n`;
 export const byId = (outcomes: CustomerOutcome[]): Map<number, CustomerOutcome> =>

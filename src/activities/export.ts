@@ -13,6 +13,7 @@ import {
   tally,
   type Counts,
   type CustomerOutcome,
+  type CustomerRow,
   type InvalidRow,
   type Sink,
 } from '../shared';
@@ -104,6 +105,15 @@ export async function writeTextAtomically(file: string, text: string): Promise<v
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, text);
   await rename(tmp, file);
+}
+
+/**
+ * The rows whose customer this run already processed from another line: an id repeated on a later page of the CSV.
+ * Pages run one after the other, so the earlier line's record is written by then.
+ */
+export async function findDuplicates(dataDir: string, runId: string, rows: CustomerRow[]): Promise<CustomerRow[]> {
+  const recorded = await Promise.all(rows.map((row) => readRecord(dataDir, runId, row.id)));
+  return rows.filter((row, i) => recorded[i] !== undefined && recorded[i].outcome.line !== row.line);
 }
 
 async function readRecord(dataDir: string, runId: string, id: number): Promise<CustomerRecord | undefined> {

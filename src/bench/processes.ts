@@ -186,7 +186,7 @@ export interface BenchEnvironment {
   /** Starts a run of customers 2 … count+1 (user 1 is the one the API refuses to update). */
   startRun: (
     count: number,
-    options: { concurrency: number; pageSize: number },
+    options: { concurrency: number; batchSize: number; pageSize: number },
   ) => Promise<WorkflowHandleWithFirstExecutionRunId<typeof etlRun>>;
   stop: (keep?: boolean) => Promise<void>;
 }

@@ -1,26 +1,29 @@
 // The scale check: N rows through the pipeline on a dev server of its own, the LLM simulator at zero latency.
 // Prints the largest history of any run of the chain, the worker's peak memory, and the throughput.
-//   npm run scale -- [--rows 100000] [--concurrency 100] [--page-size 1000]
+//   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 50] [--page-size 1000]
 import { Command } from 'commander';
 import { positiveInt } from '../cli/options';
-import { progressQuery } from '../shared';
+import { defaultRunOptions, maxBatchSize, progressQuery } from '../shared';
 import { saveResults, sleep, startBenchEnvironment } from './processes';
 
 async function main(): Promise<void> {
   const flags = new Command('scale')
     .option('--rows <n>', 'rows in the CSV', positiveInt(10_000_000), 100_000)
     .option('--concurrency <n>', 'customers in flight', positiveInt(1000), 100)
+    .option('--batch-size <n>', 'customers per batch workflow', positiveInt(maxBatchSize), defaultRunOptions.batchSize)
     .option('--page-size <n>', 'rows per page (one continue-as-new each)', positiveInt(5000), 1000)
     .option('--keep', 'keep the scratch folder (database, records, export)')
     .parse()
-    .opts<{ rows: number; concurrency: number; pageSize: number; keep?: boolean }>();
+    .opts<{ rows: number; concurrency: number; batchSize: number; pageSize: number; keep?: boolean }>();
 
   const env = await startBenchEnvironment({ customers: flags.rows, apiLatencyMs: 0, llmLatencyMs: 0 });
   try {
     const started = Date.now();
-    const handle = await env.startRun(flags.rows, { concurrency: flags.concurrency, pageSize: flags.pageSize });
+    const handle = await env.startRun(flags.rows, flags);
     const runId = handle.workflowId;
-    console.log(`Run ${runId}: ${flags.rows} rows, concurrency ${flags.concurrency}, pages of ${flags.pageSize}`);
+    console.log(
+      `Run ${runId}: ${flags.rows} rows, concurrency ${flags.concurrency}, batches of ${flags.batchSize}, pages of ${flags.pageSize}`,
+    );
     let finished = false;
     const result = handle.result().finally(() => (finished = true));
     while (!finished) {

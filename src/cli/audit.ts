@@ -3,10 +3,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { canWriteIn, writeTextAtomically } from '../activities/export';
-import { rebuildReport, runHandle, runUrl, validRunId } from '../client';
+import { customerOutcome, rebuildReport, runHandle, runUrl, validRunId } from '../client';
 import { htmlReport, printable, reportAsTable, type RunReport } from '../report';
 import { estimateCostUsd } from '../pricing';
-import { customerWorkflowId, progressQuery, type Counts, type CustomerOutcome } from '../shared';
+import { progressQuery, type Counts } from '../shared';
 import { withClient } from './control';
 import { action, UsageError } from './errors';
 import { positiveInt } from './options';
@@ -131,14 +131,10 @@ export function registerAudit(program: Command): void {
           const id = Number(customerId);
           if (!/^\d+$/.test(customerId) || id < 1)
             throw new UsageError(`The customer id must be a positive whole number, got "${customerId}".`);
-          const handle = client.workflow.getHandle(customerWorkflowId(runId, id));
-          let outcome: CustomerOutcome;
-          try {
-            outcome = (await handle.result()) as CustomerOutcome;
-          } catch (err) {
-            if (err instanceof WorkflowNotFoundError) throw new UsageError(`Run ${runId} has no customer ${id}.`);
-            throw err;
-          }
+          if (!validRunId(runId)) throw new UsageError(`"${runId}" is not a run id.`);
+          const found = await customerOutcome(client, runId, id);
+          if (!found) throw new UsageError(`Run ${runId} has no customer ${id}.`);
+          const { outcome, workflowId } = found;
           const tokens = outcome.tokens.promptTokens + outcome.tokens.completionTokens;
           const cost = estimateCostUsd(outcome.model, outcome.tokens.promptTokens, outcome.tokens.completionTokens);
           console.log(`Customer ${id} in run ${runId}: ${outcome.status} (CSV line ${outcome.line})`);
@@ -156,7 +152,7 @@ export function registerAudit(program: Command): void {
             );
           }
           if (outcome.error) console.log(`  reason    ${outcome.error.reason}: ${printable(outcome.error.message)}`);
-          console.log(`Web UI: ${runUrl(config, customerWorkflowId(runId, id))}`);
+          console.log(`Web UI: ${runUrl(config, workflowId)}`);
           return outcome.status === 'loaded' ? 0 : 2;
         }),
       ),

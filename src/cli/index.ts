@@ -1,6 +1,13 @@
 import { Command, Option } from 'commander';
 import { loadConfig, loadDotEnv, locales } from '../config';
-import { apiFailurePolicies, defaultRunOptions, llmFailurePolicies, sinks } from '../shared';
+import {
+  apiFailurePolicies,
+  defaultRunOptions,
+  llmFailurePolicies,
+  maxBatchSize,
+  maxConcurrency,
+  sinks,
+} from '../shared';
 import { createWorkers } from '../worker';
 import { registerAudit } from './audit';
 import { registerControl } from './control';
@@ -21,11 +28,7 @@ program.configureOutput({ outputError: (text, write) => write(`sdw-etl: ${text.r
 program
   .command('worker')
   .description('Run a worker: the workflows, the bank API activities and the LLM activity.')
-  .option(
-    '--llm-rps <n>',
-    'server-side cap on LLM calls per second across all workers (default: SDW_LLM_RPS)',
-    positiveNumber,
-  )
+  .option('--llm-rps <n>', 'LLM calls per second in this worker process (default: SDW_LLM_RPS)', positiveNumber)
   .action(
     action(async (flags: { llmRps?: number }) => {
       const loaded = loadConfig();
@@ -45,7 +48,18 @@ program
   .requiredOption('--input <csv>', 'CSV with a UserID column')
   .option('--output <file>', 'the JSON export; the report goes beside it', defaultRunOptions.output)
   .option('--api-url <url>', 'the bank API (default: SDW_API_URL)')
-  .option('--concurrency <n>', 'customers processed at once', positiveInt(1000), defaultRunOptions.concurrency)
+  .option(
+    '--concurrency <n>',
+    'customers processed at once',
+    positiveInt(maxConcurrency),
+    defaultRunOptions.concurrency,
+  )
+  .option(
+    '--batch-size <n>',
+    'customers per batch workflow (at most --concurrency)',
+    positiveInt(maxBatchSize),
+    defaultRunOptions.batchSize,
+  )
   .addOption(
     new Option('--on-api-failure <policy>', 'when the bank API does not answer for a customer')
       .choices(apiFailurePolicies)

@@ -20,6 +20,7 @@ export interface RunFlags {
   output?: string;
   apiUrl?: string;
   concurrency: number;
+  batchSize: number;
   onApiFailure: RunOptions['onApiFailure'];
   onLlmFailure: RunOptions['onLlmFailure'];
   sink: RunOptions['sink'];
@@ -45,6 +46,7 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
     apiUrl: flags.apiUrl === undefined ? config.apiUrl : parseUrl(flags.apiUrl, '--api-url'),
     sink: flags.sink,
     concurrency: flags.concurrency,
+    batchSize: flags.batchSize,
     onApiFailure: flags.onApiFailure,
     onLlmFailure: flags.onLlmFailure,
     locale: flags.locale ?? config.locale,

@@ -18,6 +18,8 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {
+  batchSizeOf,
+  batchWorkflowId,
   customerWorkflowId,
   defaultRunOptions,
   emptyCounts,
@@ -28,13 +30,14 @@ import {
   searchAttributes,
   tally,
   type Counts,
+  type CustomerRow,
   type EtlRunInput,
   type RunOptions,
   type RunProgress,
   type RunState,
   type RunSummary,
 } from '../shared';
-import { personalizeCustomer } from './personalize-customer';
+import { personalizeBatch, personalizeCustomer } from './personalize-customer';
 
 /** Reading a page of the CSV is local and quick; a bad file fails at once (non-retryable), a busy disk is retried. */
 const readRetry: RetryPolicy = {
@@ -107,7 +110,49 @@ function startCustomer(runId: string, id: number, line: number, options: RunOpti
 }
 
 /**
- * A whole run: pages of customer ids from the CSV, a sliding window of `concurrency` customer workflows,
+ * Starts one batch of customers and tallies their outcomes. Like a customer's workflow, a batch in flight is
+ * shielded from the run's cancellation.
+ */
+function startBatch(runId: string, customers: CustomerRow[], options: RunOptions, counts: Counts): Promise<void> {
+  return CancellationScope.nonCancellable(() =>
+    executeChild(personalizeBatch, {
+      workflowId: batchWorkflowId(runId, customers),
+      args: [
+        {
+          runId,
+          customers,
+          apiUrl: options.apiUrl,
+          sink: options.sink,
+          onApiFailure: options.onApiFailure,
+          onLlmFailure: options.onLlmFailure,
+          locale: options.locale,
+        },
+      ],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      typedSearchAttributes: [
+        { key: searchAttributes.runId, value: runId },
+        { key: searchAttributes.customerIds, value: customers.map((row) => String(row.id)) },
+      ],
+    }).then(
+      ({ outcomes, duplicates }) => {
+        for (const outcome of outcomes) tally(counts, outcome);
+        counts.duplicates += duplicates.length;
+      },
+      (err: unknown) => {
+        if (!(err instanceof ChildWorkflowFailure)) throw err;
+        log.error('Customer batch failed', { customerIds: customers.map((row) => row.id), error: err.message });
+        counts.failed += customers.length;
+      },
+    ),
+  );
+}
+
+/** The patch after which a run processes its customers in batch workflows instead of one workflow each. */
+export const customerBatchesPatch = 'customer-batches';
+
+/**
+ * A whole run: pages of customer ids from the CSV, batches of customers in flight up to `concurrency` customers,
  * continue-as-new after each page so history stays bounded, then the export and the report. Pause and resume
  * signals hold and release new starts; a cancellation lets the customers in flight finish, exports what was
  * done, and ends the run as cancelled.
@@ -150,10 +195,22 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       if (row.reason === 'duplicate') counts.duplicates += 1;
       else counts.invalid += 1;
     }
-    for (const { id, line } of page.ids) {
-      await condition(() => !progress.paused && inFlight.size < options.concurrency);
-      inFlight.add(id);
-      running.push(startCustomer(runId, id, line, options, counts).finally(() => inFlight.delete(id)));
+    if (patched(customerBatchesPatch)) {
+      const batchSize = batchSizeOf(options);
+      for (let start = 0; start < page.ids.length; start += batchSize) {
+        const batch = page.ids.slice(start, start + batchSize);
+        await condition(() => !progress.paused && inFlight.size + batch.length <= options.concurrency);
+        for (const row of batch) inFlight.add(row.id);
+        running.push(
+          startBatch(runId, batch, options, counts).finally(() => batch.forEach((row) => inFlight.delete(row.id))),
+        );
+      }
+    } else {
+      for (const { id, line } of page.ids) {
+        await condition(() => !progress.paused && inFlight.size < options.concurrency);
+        inFlight.add(id);
+        running.push(startCustomer(runId, id, line, options, counts).finally(() => inFlight.delete(id)));
+      }
     }
     await Promise.all(running);
     progress.pages += 1;

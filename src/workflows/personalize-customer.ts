@@ -11,7 +11,7 @@ import {
   workflowInfo,
   type RetryPolicy,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities, CustomerRecord } from '../activities';
 import type { Customer } from '../customer';
 import { firstName, mockCustomer, templateMessage, withMessage } from '../personalize';
 import {
@@ -20,7 +20,9 @@ import {
   newOutcome,
   newsIcon,
   searchAttributes,
+  type BatchOutcome,
   type CustomerOutcome,
+  type PersonalizeBatchInput,
   type PersonalizeCustomerInput,
   type StepDurations,
   type StepError,
@@ -51,6 +53,8 @@ export const llmRetry: RetryPolicy = {
 };
 /** Above the client's own 20 s request timeout (llmRequestTimeoutMs), so the client's error is the one reported. */
 const llmTimeout = '30 s';
+/** A paced LLM call may first wait up to 10 s for its turn (maxPacingWaitMs). */
+const pacedLlmTimeout = '40 s';
 
 /** Writing a small local file: retry until the disk comes back, the record is what the export needs. */
 const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' };
@@ -79,6 +83,10 @@ const localSteps = {
     .loadCustomer,
   recordOutcome: proxyLocalActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry })
     .recordOutcome,
+  recordOutcomes: proxyLocalActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry })
+    .recordOutcomes,
+  findDuplicates: proxyLocalActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry })
+    .findDuplicates,
 };
 /** The patch that moved the bank steps and the record to local activities (see localSteps). */
 export const localBankSteps = 'local-bank-steps';
@@ -121,19 +129,85 @@ const reasons: Record<string, string> = {
 };
 const reasonFor = (failure: StepFailure, fallback: string): string => reasons[failure.type ?? ''] ?? fallback;
 
+/** The four steps of one customer, as the workflow calls them. */
+interface Steps {
+  fetchCustomer: Activities['fetchCustomer'];
+  writeMessage: Activities['writeMessage'];
+  loadCustomer: Activities['loadCustomer'];
+}
+
 /**
- * One customer: fetch from the bank API, write a message, load it into the customer's news, record the outcome.
- * Every fallback is a decision recorded in the outcome, never silent.
+ * The LLM call as a local activity, like the bank steps: a normal activity costs the server several times what the
+ * rest of a customer does. Its rate is paced in each worker process (SDW_LLM_RPS), no longer capped server-side.
+ */
+const { writeMessage: localWriteMessage } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: pacedLlmTimeout,
+  retry: llmRetry,
+});
+
+/**
+ * One customer in its own workflow: how runs started before customer batches did it, kept so they finish and replay.
  */
 export async function personalizeCustomer(input: PersonalizeCustomerInput): Promise<CustomerOutcome> {
-  const { id, apiUrl, locale } = input;
-  const { fetchCustomer, loadCustomer, recordOutcome } = patched(localBankSteps) ? localSteps : remoteSteps;
+  const steps = patched(localBankSteps) ? localSteps : remoteSteps;
   const { writeMessage } = proxyActivities<Activities>({
     startToCloseTimeout: llmTimeout,
     heartbeatTimeout,
     retry: llmRetry,
     taskQueue: llmTaskQueueFor(workflowInfo().taskQueue),
   });
+  const record = await personalize(input, { ...steps, writeMessage });
+  await steps.recordOutcome({ runId: input.runId, record });
+  const { outcome } = record;
+  log.info('Customer done', { customerId: input.id, status: outcome.status, reason: outcome.error?.reason });
+  upsertSearchAttributes([
+    { key: searchAttributes.outcome, value: outcome.status },
+    ...(outcome.source ? [{ key: searchAttributes.customerSource, value: outcome.source }] : []),
+    ...(outcome.messageSource ? [{ key: searchAttributes.messageSource, value: outcome.messageSource }] : []),
+  ]);
+  return outcome;
+}
+
+/**
+ * A batch of customers, all in flight at once: one workflow start and a handful of workflow tasks for the lot
+ * instead of for each. Every customer still has its own steps, retries, fallbacks and outcome. A customer the run
+ * already processed from an earlier line is reported as a duplicate.
+ */
+export async function personalizeBatch(input: PersonalizeBatchInput): Promise<BatchOutcome> {
+  const { customers, ...common } = input;
+  const duplicates = await localSteps.findDuplicates({ runId: input.runId, customers });
+  const isDuplicate = new Set(duplicates.map((row) => row.line));
+  const records = await Promise.all(
+    customers
+      .filter((row) => !isDuplicate.has(row.line))
+      .map((row) => personalize({ ...common, ...row }, { ...localSteps, writeMessage: localWriteMessage })),
+  );
+  // One record call for the batch: the outcomes are safe in the workflow until then.
+  await localSteps.recordOutcomes({ runId: input.runId, records });
+  const outcomes = records.map((record) => record.outcome);
+  const count = (status: string): number => outcomes.filter((o) => o.status === status).length;
+  log.info('Batch done', {
+    customers: customers.length,
+    loaded: count('loaded'),
+    skipped: count('skipped'),
+    failed: count('failed'),
+    duplicates: duplicates.length,
+  });
+  const present = <T>(values: (T | null)[]): T[] => [...new Set(values)].filter((v): v is T => v !== null).sort();
+  upsertSearchAttributes([
+    { key: searchAttributes.outcomes, value: present(outcomes.map((o) => o.status)) },
+    { key: searchAttributes.customerSources, value: present(outcomes.map((o) => o.source)) },
+  ]);
+  return { outcomes, duplicates };
+}
+
+/**
+ * One customer: fetch from the bank API, write a message, load it into the customer's news; returns the outcome
+ * and the user to export. Every fallback is a decision recorded in the outcome, never silent.
+ */
+async function personalize(input: PersonalizeCustomerInput, steps: Steps): Promise<CustomerRecord> {
+  const { id, apiUrl, locale } = input;
+  const { fetchCustomer, writeMessage, loadCustomer } = steps;
   const outcome = newOutcome(id, input.line);
   const durations: StepDurations = { fetch: 0, write: 0, load: 0 };
   const stepErrors: Partial<Record<keyof StepDurations, StepError>> = {};
@@ -160,16 +234,8 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
     return (outcome.error = stepErrors[step] =
       { reason: reasonFor(failure, fallbackReason), message: failure.message });
   };
-  const finish = async (customer: Customer | null): Promise<CustomerOutcome> => {
-    await recordOutcome({ runId: input.runId, record: { outcome, customer } });
-    upsertSearchAttributes([
-      { key: searchAttributes.outcome, value: outcome.status },
-      ...(outcome.source ? [{ key: searchAttributes.customerSource, value: outcome.source }] : []),
-      ...(outcome.messageSource ? [{ key: searchAttributes.messageSource, value: outcome.messageSource }] : []),
-    ]);
-    log.info('Customer done', { customerId: id, status: outcome.status, reason: outcome.error?.reason });
-    return outcome;
-  };
+  /** The outcome, and the user the export will hold (none when the customer has no data). */
+  const finish = (customer: Customer | null): CustomerRecord => ({ outcome, customer });
 
   // Extract.
   let customer: Customer;

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import type { Customer } from '../../src/customer';
 import { runHandle } from '../../src/client';
-import { customerWorkflowId, searchAttributes } from '../../src/shared';
+import { searchAttributes } from '../../src/shared';
 import { launchBrowser, newPage, screenshot } from '../browser';
 import { csvOf, downUrl, startPipeline, writeCsv, type Pipeline } from '../helpers';
 
@@ -64,19 +64,28 @@ describe('starting a run from the Temporal Web UI', () => {
     expect(errors).toEqual([]);
   });
 
-  test('the Web UI lists all customers of a run that fell back to mock data, and no others', async () => {
+  test("the Web UI lists the batches of a run that fell back to mock data, and finds a customer's batch", async () => {
     const fellBack = await pipeline.run(csvOf([4, 5]), { apiUrl: await downUrl() }); // the API never answers
     const fromApi = await pipeline.run(csvOf([6]));
-    const query = `SdwRunId = "${fellBack.runId}" AND SdwCustomerSource = "mock"`;
-
+    const mockBatch = `${fellBack.runId}/lines-2-3`;
     const { page, errors } = await newPage(browser);
-    await page.goto(`${webUi()}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+    const listing = (query: string) =>
+      page.goto(`${webUi()}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
     const listed = (id: string) => page.getByRole('link', { name: id, exact: true });
-    await listed(customerWorkflowId(fellBack.runId, 4)).waitFor();
-    await listed(customerWorkflowId(fellBack.runId, 5)).waitFor();
+
+    await listing(`SdwRunId = "${fellBack.runId}" AND SdwCustomerSources = "mock"`);
+    await listed(mockBatch).waitFor();
     await screenshot(page, 'web-ui-mock-fallback-filter');
-    await expect(page.getByRole('link', { name: fellBack.runId, exact: true }).count()).resolves.toBe(0);
-    await expect(page.getByRole('link', { name: customerWorkflowId(fromApi.runId, 6) }).count()).resolves.toBe(0);
+    await expect(listed(fellBack.runId).count()).resolves.toBe(0);
+    await expect(listed(`${fromApi.runId}/lines-2-2`).count()).resolves.toBe(0);
+
+    await listing(`SdwRunId = "${fellBack.runId}" AND SdwCustomerIds = "5"`);
+    await listed(mockBatch).waitFor();
+    await listing(`SdwCustomerSources = "mock" AND SdwRunId = "${fromApi.runId}"`);
+    await page
+      .getByText(/no results/i)
+      .first()
+      .waitFor();
     expect(errors).toEqual([]);
   });
 });

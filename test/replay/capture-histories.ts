@@ -5,8 +5,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { newRunId, startRun } from '../../src/client';
-import { customerWorkflowId, defaultRunOptions } from '../../src/shared';
+import { batchWorkflowId, defaultRunOptions, type CustomerRow } from '../../src/shared';
 import { csvOf, downUrl, root, startPipeline, writeCsv, type Pipeline } from '../helpers';
+
+/** The CSV rows of `ids`, the first on line `firstLine`. */
+const rows = (firstLine: number, ids: number[]): CustomerRow[] => ids.map((id, i) => ({ id, line: firstLine + i }));
 
 const historiesDir = path.join(root, 'test', 'histories');
 
@@ -50,15 +53,16 @@ test('capture workflow histories from real runs', async () => {
       return { runId, firstRunId: handle.firstExecutionRunId };
     };
 
-    const paged = await run([2, 3, 999], { pageSize: 2 });
+    // Two pages of two rows: customers 2 and 3 loaded, then 999 unknown to the API and 2 again (a duplicate).
+    const paged = await run([2, 3, 999, 2], { pageSize: 2 });
     save(pipeline, 'etl-run-continued-as-new', paged.runId, paged.firstRunId);
     save(pipeline, 'etl-run-last-page-and-export', paged.runId);
-    save(pipeline, 'personalize-customer-loaded', customerWorkflowId(paged.runId, 2));
-    save(pipeline, 'personalize-customer-not-found', customerWorkflowId(paged.runId, 999));
+    save(pipeline, 'personalize-batch-loaded', batchWorkflowId(paged.runId, rows(2, [2, 3])));
+    save(pipeline, 'personalize-batch-not-found-and-duplicate', batchWorkflowId(paged.runId, rows(4, [999, 2])));
 
     const down = await run([4], { apiUrl: await downUrl() });
     save(pipeline, 'etl-run-with-mock-fallback', down.runId);
-    save(pipeline, 'personalize-customer-mock-fallback', customerWorkflowId(down.runId, 4));
+    save(pipeline, 'personalize-batch-mock-fallback', batchWorkflowId(down.runId, rows(2, [4])));
 
     // Started as from the Web UI: only the CSV, no search attributes, so the run tags itself.
     const fromUi = `ui-${newRunId()}`;
@@ -76,7 +80,7 @@ test('capture workflow histories from real runs', async () => {
 
     pipeline.llm.faults.rejectKey = true;
     const templated = await run([1]);
-    save(pipeline, 'personalize-customer-template-and-rejected-load', customerWorkflowId(templated.runId, 1));
+    save(pipeline, 'personalize-batch-template-and-rejected-load', batchWorkflowId(templated.runId, rows(2, [1])));
     writeFileSync(workflowIdsFile, JSON.stringify(workflowIds, null, 2) + '\n');
   } finally {
     await pipeline.close();

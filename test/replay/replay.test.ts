@@ -22,6 +22,13 @@ describe('replaying histories captured from real runs', () => {
         'etl-run-continued-as-new.json',
         'etl-run-with-mock-fallback.json',
         'etl-run-started-from-web-ui.json',
+        'personalize-batch-loaded.json',
+        'personalize-batch-not-found-and-duplicate.json',
+        'personalize-batch-mock-fallback.json',
+        'personalize-batch-template-and-rejected-load.json',
+        // Runs started before customer batches: a workflow per customer.
+        'etl-run-per-customer-continued-as-new.json',
+        'etl-run-per-customer-started-from-web-ui.json',
         'personalize-customer-loaded.json',
         'personalize-customer-mock-fallback.json',
         'personalize-customer-template-and-rejected-load.json',

@@ -5,8 +5,7 @@ import { EncryptionCodec, parseEncryptionKeys } from '../../src/codec';
 import { startCodecServer } from '../../src/codec-server';
 import { ConfigError } from '../../src/config';
 import { runHandle } from '../../src/client';
-import { customerWorkflowId } from '../../src/shared';
-import { csvOf, sdwEtl, seed, startPipeline, type Pipeline } from '../helpers';
+import { batchHistories, csvOf, sdwEtl, seed, startPipeline, type Pipeline } from '../helpers';
 
 const key = (): string => randomBytes(32).toString('base64');
 const keys = parseEncryptionKeys(`k2026:${key()}`);
@@ -29,8 +28,7 @@ describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
     const users = seed();
     const stored = JSON.stringify([
       await raw.workflow.getHandle(runId).fetchHistory(),
-      await raw.workflow.getHandle(customerWorkflowId(runId, 2)).fetchHistory(),
-      await raw.workflow.getHandle(customerWorkflowId(runId, 1)).fetchHistory(),
+      ...(await batchHistories(raw, runId)),
     ]);
     for (const user of users.filter((u) => u.id <= 2)) {
       expect(stored).not.toContain(user.name.split(' ')[0]);
@@ -45,9 +43,12 @@ describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
 
   test('the codec server decrypts payloads for the Web UI, with the CORS it needs', async () => {
     const { runId } = await pipeline.run(csvOf([3]));
-    const history = await raw.workflow.getHandle(customerWorkflowId(runId, 3)).fetchHistory();
-    // The first local activity of a customer is the fetch; its marker holds the customer the API returned.
-    const fetched = history.events!.find((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')!;
+    const [history] = await batchHistories(raw, runId);
+    // A batch's first local activity looks for duplicates; its second is the customer's fetch, whose marker holds
+    // the customer the API returned.
+    const fetched = history!.events!.filter(
+      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+    )[1]!;
     const payload = fetched.markerRecordedEventAttributes!.details!.result!.payloads![0]!;
     const server = await startCodecServer({ keys, port: 0, origin: 'http://127.0.0.1:8233' });
     try {

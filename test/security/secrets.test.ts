@@ -4,10 +4,10 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startWorkerProcess } from '../../src/bench/processes';
 import { newRunId, startRun } from '../../src/client';
-import { customerWorkflowId, defaultRunOptions } from '../../src/shared';
+import { defaultRunOptions } from '../../src/shared';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
-import { csvOf, scratchDir, seed, writeCsv } from '../helpers';
+import { batchHistories, csvOf, scratchDir, seed, writeCsv } from '../helpers';
 
 test('the OpenAI key never reaches workflow input, history, logs, the report or the export, even when the LLM echoes it', async () => {
   const secret = `sk-proj-SECRET-${randomUUID()}`;
@@ -42,7 +42,7 @@ test('the OpenAI key never reaches workflow input, history, logs, the report or 
     const places = {
       history: JSON.stringify([
         await client.workflow.getHandle(runId).fetchHistory(),
-        await client.workflow.getHandle(customerWorkflowId(runId, 2)).fetchHistory(),
+        ...(await batchHistories(client, runId)),
       ]),
       workerLog: worker.output(),
       report: readFileSync(summary.reportPath, 'utf8'),

@@ -1,5 +1,5 @@
 import { createActivities } from '../../src/activities';
-import { checkReply, createLlmClient } from '../../src/activities/llm';
+import { checkReply, createLlmClient, createPacer } from '../../src/activities/llm';
 import { failureTypes } from '../../src/shared';
 import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
 import { activityEnv, failureOf, scratchDir } from '../helpers';
@@ -121,5 +121,33 @@ describe('checkReply', () => {
       message: 'Ana, invest in your future today!',
     });
     expect(checkReply('Ana, invista no seu futuro hoje!', 'en')).toEqual({ problem: 'the reply is not in en' });
+  });
+});
+
+describe('pacing the LLM calls of one worker process (SDW_LLM_RPS)', () => {
+  const env = activityEnv();
+
+  test('spaces calls 1/rate apart, and turns a wait over 10 s into a rate-limited retry after that wait', async () => {
+    const rate = 20;
+    const pace = createPacer(rate);
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 6 }, () => env.run(pace)));
+    // The first call goes at once, each next one 50 ms after the one before.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(((6 - 1) * 1000) / rate - 5);
+
+    let clock = 0;
+    const slow = createPacer(0.05, () => clock); // one call every 20 s
+    await env.run(slow);
+    clock += 4_000; // the next turn is 16 s away: refused, to be retried when it comes
+    const refused = await failureOf(env.run(slow));
+    expect(refused).toMatchObject({ type: failureTypes.llmRateLimited, nonRetryable: false });
+    expect(refused.nextRetryDelay).toBe(16_000);
+  });
+
+  test('does not pace when no rate is set', async () => {
+    const pace = createPacer(undefined);
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 50 }, () => env.run(pace)));
+    expect(Date.now() - started).toBeLessThan(50);
   });
 });
