@@ -48,7 +48,7 @@ export interface RunOptions {
   sink: Sink;
   /** Customers in flight at once. */
   concurrency: number;
-  /** Customers per batch workflow (at most `concurrency`). */
+  /** Customers per batch workflow (at most `concurrency`; see batchPlan). */
   batchSize: number;
   onApiFailure: ApiFailurePolicy;
   onLlmFailure: LlmFailurePolicy;
@@ -63,9 +63,24 @@ export interface RunOptions {
 export const maxConcurrency = 1000;
 /** A batch's customer ids fit in one search attribute value (2 KB by default) up to this many. */
 export const maxBatchSize = 100;
-/** The batch size a run uses: the one asked for, within 1 … min(concurrency, maxBatchSize). */
-export const batchSizeOf = (options: Pick<RunOptions, 'batchSize' | 'concurrency'>): number =>
-  Math.max(1, Math.floor(Math.min(options.batchSize, options.concurrency, maxBatchSize)));
+/** Each batch works through its customers in about this many waves, so batches open and close at different times. */
+const wavesPerBatch = 4;
+
+/**
+ * How a run spreads its customers in flight over batches: batches of `size` customers, `open` of them at once, each
+ * with `window` of its customers in flight (open × window ≤ concurrency). A batch's start and end, when few of its
+ * customers are in flight, overlap the other batches' work instead of leaving the whole run waiting.
+ */
+export function batchPlan(options: Pick<RunOptions, 'batchSize' | 'concurrency'>): {
+  size: number;
+  open: number;
+  window: number;
+} {
+  const concurrency = Math.max(1, Math.floor(options.concurrency));
+  const size = Math.max(1, Math.floor(Math.min(options.batchSize, concurrency, maxBatchSize)));
+  const window = Math.ceil(size / wavesPerBatch);
+  return { size, open: Math.max(1, Math.floor(concurrency / window)), window };
+}
 
 /** What a run does when its input names only the CSV (as a person typing it in the Web UI would). */
 export const defaultRunOptions: Omit<RunOptions, 'input'> = {
@@ -229,6 +244,8 @@ export interface CustomerRow {
 
 export interface PersonalizeBatchInput extends Omit<PersonalizeCustomerInput, 'id' | 'line'> {
   customers: CustomerRow[];
+  /** Customers of the batch in flight at once; all of them when absent. */
+  window?: number;
 }
 
 export interface BatchOutcome {

@@ -73,6 +73,7 @@ async function main(): Promise<void> {
   try {
     const serverCpu = cpuSecondsOf(env.server.process.pid!);
     const workerCpu = cpuSecondsOf(env.worker.process.pid!);
+    const ownCpu = process.cpuUsage();
     const started = Date.now();
     const handle = await env.startRun(n, { concurrency: c, batchSize: flags.batchSize, pageSize: flags.pageSize });
     const runId = handle.workflowId;
@@ -80,6 +81,8 @@ async function main(): Promise<void> {
     const pipelineSeconds = (Date.now() - started) / 1000;
     const serverCpuSeconds = cpuSecondsOf(env.server.process.pid!) - serverCpu;
     const workerCpuSeconds = cpuSecondsOf(env.worker.process.pid!) - workerCpu;
+    const { user, system } = process.cpuUsage(ownCpu);
+    const simulatorCpuSeconds = (user + system) / 1e6;
 
     // Events: every workflow of the run, as Temporal counts them. Latency: each customer's fetch, write and load
     // on the workflow clock, from the run's report.
@@ -111,9 +114,13 @@ async function main(): Promise<void> {
         workerStartSeconds: Number(env.worker.startSeconds.toFixed(1)),
         encrypted: flags.encrypt ?? false,
         historyEventsPerCustomer: Number((events / n).toFixed(1)),
-        // Where the time goes: CPU per customer in the Temporal server and in the worker.
+        // Where the time goes: CPU per customer in the Temporal server, the worker and the simulators.
         serverCpuMsPerCustomer: Math.round((serverCpuSeconds * 1000) / n),
         workerCpuMsPerCustomer: Math.round((workerCpuSeconds * 1000) / n),
+        // This process: the two simulators answering, and the client following the run.
+        simulatorsCpuMsPerCustomer: Math.round((simulatorCpuSeconds * 1000) / n),
+        // All three over the wall time, in cores: near the machine's count, the pipeline is CPU-bound.
+        coresBusy: Number(((serverCpuSeconds + workerCpuSeconds + simulatorCpuSeconds) / pipelineSeconds).toFixed(2)),
       },
       baseline: {
         customers: baselineIds.length,

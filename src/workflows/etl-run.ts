@@ -18,7 +18,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {
-  batchSizeOf,
+  batchPlan,
   batchWorkflowId,
   customerWorkflowId,
   defaultRunOptions,
@@ -113,7 +113,13 @@ function startCustomer(runId: string, id: number, line: number, options: RunOpti
  * Starts one batch of customers and tallies their outcomes. Like a customer's workflow, a batch in flight is
  * shielded from the run's cancellation.
  */
-function startBatch(runId: string, customers: CustomerRow[], options: RunOptions, counts: Counts): Promise<void> {
+function startBatch(
+  runId: string,
+  customers: CustomerRow[],
+  window: number,
+  options: RunOptions,
+  counts: Counts,
+): Promise<void> {
   return CancellationScope.nonCancellable(() =>
     executeChild(personalizeBatch, {
       workflowId: batchWorkflowId(runId, customers),
@@ -121,6 +127,7 @@ function startBatch(runId: string, customers: CustomerRow[], options: RunOptions
         {
           runId,
           customers,
+          window,
           apiUrl: options.apiUrl,
           sink: options.sink,
           onApiFailure: options.onApiFailure,
@@ -152,7 +159,7 @@ function startBatch(runId: string, customers: CustomerRow[], options: RunOptions
 export const customerBatchesPatch = 'customer-batches';
 
 /**
- * A whole run: pages of customer ids from the CSV, batches of customers in flight up to `concurrency` customers,
+ * A whole run: pages of customer ids from the CSV, batch workflows keeping `concurrency` customers in flight,
  * continue-as-new after each page so history stays bounded, then the export and the report. Pause and resume
  * signals hold and release new starts; a cancellation lets the customers in flight finish, exports what was
  * done, and ends the run as cancelled.
@@ -196,14 +203,18 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       else counts.invalid += 1;
     }
     if (patched(customerBatchesPatch)) {
-      const batchSize = batchSizeOf(options);
-      for (let start = 0; start < page.ids.length; start += batchSize) {
-        const batch = page.ids.slice(start, start + batchSize);
-        await condition(() => !progress.paused && inFlight.size + batch.length <= options.concurrency);
+      const plan = batchPlan(options);
+      let open = 0;
+      for (let start = 0; start < page.ids.length; start += plan.size) {
+        const batch = page.ids.slice(start, start + plan.size);
+        await condition(() => !progress.paused && open < plan.open);
+        open += 1;
         for (const row of batch) inFlight.add(row.id);
-        running.push(
-          startBatch(runId, batch, options, counts).finally(() => batch.forEach((row) => inFlight.delete(row.id))),
-        );
+        const done = (): void => {
+          open -= 1;
+          for (const row of batch) inFlight.delete(row.id);
+        };
+        running.push(startBatch(runId, batch, plan.window, options, counts).finally(done));
       }
     } else {
       for (const { id, line } of page.ids) {

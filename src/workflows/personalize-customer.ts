@@ -169,19 +169,25 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
 }
 
 /**
- * A batch of customers, all in flight at once: one workflow start and a handful of workflow tasks for the lot
- * instead of for each. Every customer still has its own steps, retries, fallbacks and outcome. A customer the run
+ * A batch of customers, `window` of them in flight at once: one workflow start and a handful of workflow tasks for
+ * the lot instead of for each. Every customer still has its own steps, retries, fallbacks and outcome. A customer the run
  * already processed from an earlier line is reported as a duplicate.
  */
 export async function personalizeBatch(input: PersonalizeBatchInput): Promise<BatchOutcome> {
-  const { customers, ...common } = input;
+  const { customers, window, ...common } = input;
   const duplicates = await localSteps.findDuplicates({ runId: input.runId, customers });
   const isDuplicate = new Set(duplicates.map((row) => row.line));
-  const records = await Promise.all(
-    customers
-      .filter((row) => !isDuplicate.has(row.line))
-      .map((row) => personalize({ ...common, ...row }, { ...localSteps, writeMessage: localWriteMessage })),
-  );
+  const todo = customers.filter((row) => !isDuplicate.has(row.line));
+  // A sliding window: `window` lanes, each taking the next customer as soon as its last one is done.
+  const records: CustomerRecord[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < todo.length) {
+      const i = next++;
+      records[i] = await personalize({ ...common, ...todo[i]! }, { ...localSteps, writeMessage: localWriteMessage });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(window ?? todo.length, todo.length)) }, lane));
   // One record call for the batch: the outcomes are safe in the workflow until then.
   await localSteps.recordOutcomes({ runId: input.runId, records });
   const outcomes = records.map((record) => record.outcome);

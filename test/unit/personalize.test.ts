@@ -1,4 +1,5 @@
 import { firstName, templateMessage } from '../../src/personalize';
+import { batchPlan, maxBatchSize } from '../../src/shared';
 
 describe('firstName: a customer name is data, reduced to what a greeting needs', () => {
   test.each([
@@ -31,5 +32,22 @@ describe('templateMessage', () => {
     expect([...message].length).toBeLessThanOrEqual(100);
     expect(message.startsWith('A'.repeat(30) + ',')).toBe(true);
     expect(templateMessage(7, 'Ana Lima', 'en')).toBe(templateMessage(7, 'Ana Souza', 'en'));
+  });
+});
+
+describe('batchPlan: how a run spreads its customers in flight over batch workflows', () => {
+  test('never more customers in flight than --concurrency, and every batch within the search-attribute bound', () => {
+    for (const concurrency of [1, 2, 3, 7, 20, 48, 100, 333, 1000])
+      for (const batchSize of [1, 3, 10, 25, 50, 100, 500]) {
+        const plan = batchPlan({ concurrency, batchSize });
+        expect({ concurrency, batchSize, over: plan.open * plan.window > concurrency }).toMatchObject({ over: false });
+        expect(plan.size).toBeLessThanOrEqual(Math.min(batchSize, concurrency, maxBatchSize));
+        expect(plan.window).toBeLessThanOrEqual(plan.size);
+        expect(plan.open * plan.window).toBeGreaterThanOrEqual(Math.ceil(concurrency * 0.75)); // and not far below
+      }
+  });
+
+  test('the defaults for a bench-sized run: batches of 50, 13 in flight in each, 7 batches open', () => {
+    expect(batchPlan({ concurrency: 100, batchSize: 50 })).toEqual({ size: 50, window: 13, open: 7 });
   });
 });
