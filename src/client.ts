@@ -197,10 +197,7 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
       } else if (event.childWorkflowExecutionCompletedEventAttributes) {
         const { result, workflowType } = event.childWorkflowExecutionCompletedEventAttributes;
         if (workflowType?.name === 'personalizeBatch') {
-          const batch = await decodePayload<BatchOutcome>(converter, result);
-          customers.push(...batch.outcomes.map(reported));
-          for (const row of batch.duplicates)
-            invalidRows.push({ line: row.line, value: String(row.id), reason: 'duplicate' });
+          customers.push(...(await decodePayload<BatchOutcome>(converter, result)).outcomes.map(reported));
         } else customers.push(reported(await decodePayload<CustomerOutcome>(converter, result)));
       } else if (event.workflowExecutionCompletedEventAttributes) {
         const { result } = event.workflowExecutionCompletedEventAttributes;

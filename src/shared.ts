@@ -91,7 +91,8 @@ export const defaultRunOptions: Omit<RunOptions, 'input'> = {
   onApiFailure: 'mock',
   onLlmFailure: 'template',
   locale: 'pt-BR',
-  pageSize: 500,
+  // A page of 5,000 rows is about 100 batches and a few hundred events of the run's history.
+  pageSize: 5000,
 };
 
 /** Where the next page of the CSV starts. */
@@ -249,10 +250,8 @@ export interface PersonalizeBatchInput extends Omit<PersonalizeCustomerInput, 'i
 }
 
 export interface BatchOutcome {
-  /** One per customer processed, in the batch's order. */
+  /** One per customer, in the batch's order. */
   outcomes: CustomerOutcome[];
-  /** Rows whose customer the run had already processed from an earlier line. */
-  duplicates: CustomerRow[];
 }
 
 export type RunState = 'running' | 'paused' | 'draining' | 'exporting' | 'completed' | 'cancelled';

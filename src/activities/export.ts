@@ -13,8 +13,8 @@ import {
   tally,
   type Counts,
   type CustomerOutcome,
-  type CustomerRow,
   type InvalidRow,
+  type UserIdPage,
   type Sink,
 } from '../shared';
 import { readCsvRows } from './extract';
@@ -108,12 +108,21 @@ export async function writeTextAtomically(file: string, text: string): Promise<v
 }
 
 /**
- * The rows whose customer this run already processed from another line: an id repeated on a later page of the CSV.
- * Pages run one after the other, so the earlier line's record is written by then.
+ * A page without the customers this run already processed from another line (an id repeated on a later page of the
+ * CSV), which join its invalid rows as duplicates. Pages run one after the other, so the earlier line's record is
+ * written by then.
  */
-export async function findDuplicates(dataDir: string, runId: string, rows: CustomerRow[]): Promise<CustomerRow[]> {
-  const recorded = await Promise.all(rows.map((row) => readRecord(dataDir, runId, row.id)));
-  return rows.filter((row, i) => recorded[i] !== undefined && recorded[i].outcome.line !== row.line);
+export async function setAsideProcessed(dataDir: string, runId: string, page: UserIdPage): Promise<UserIdPage> {
+  const recorded = await Promise.all(page.ids.map((row) => readRecord(dataDir, runId, row.id)));
+  const processed = page.ids.filter((row, i) => recorded[i] !== undefined && recorded[i].outcome.line !== row.line);
+  if (processed.length === 0) return page;
+  const lines = new Set(processed.map((row) => row.line));
+  const duplicates = processed.map((row) => ({ line: row.line, value: String(row.id), reason: 'duplicate' }));
+  return {
+    ...page,
+    ids: page.ids.filter((row) => !lines.has(row.line)),
+    invalid: [...page.invalid, ...duplicates].sort((a, b) => a.line - b.line),
+  };
 }
 
 async function readRecord(dataDir: string, runId: string, id: number): Promise<CustomerRecord | undefined> {

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Customer } from '../customer';
-import type { CsvCursor, CustomerRow, UserIdPage } from '../shared';
+import type { CsvCursor, UserIdPage } from '../shared';
 import * as bankApi from './bank-api';
 import * as exporter from './export';
 import { readUserIds } from './extract';
@@ -22,12 +22,16 @@ export interface ActivityDeps {
 export const createActivities = (deps: ActivityDeps) => {
   const paceLlmCall = llm.createPacer(deps.llm ? deps.llmRatePerSecond : undefined);
   return {
+    /** A page of ids; with the run's id, the ids the run already processed from an earlier page are duplicates. */
     readUserIds: async (args: {
       input: string;
       cursor: CsvCursor | undefined;
       pageSize: number;
+      runId?: string;
     }): Promise<UserIdPage> => {
-      return readUserIds(args.input, args.cursor, args.pageSize);
+      const page = await readUserIds(args.input, args.cursor, args.pageSize);
+      if (args.runId === undefined) return page;
+      return exporter.setAsideProcessed(deps.dataDir, args.runId, page);
     },
     fetchCustomer: async (args: {
       apiUrl: string | undefined;
@@ -55,9 +59,6 @@ export const createActivities = (deps: ActivityDeps) => {
     },
     recordOutcomes: async (args: { runId: string; records: exporter.CustomerRecord[] }): Promise<void> => {
       await Promise.all(args.records.map((record) => exporter.recordOutcome(deps.dataDir, args.runId, record)));
-    },
-    findDuplicates: async (args: { runId: string; customers: CustomerRow[] }): Promise<CustomerRow[]> => {
-      return exporter.findDuplicates(deps.dataDir, args.runId, args.customers);
     },
     exportResults: async (args: exporter.ExportInput): Promise<exporter.ExportResult> => {
       return exporter.exportResults(deps.dataDir, args);

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     .option('--api-latency-ms <ms>', 'the bank API simulator’s latency', milliseconds, 20)
     .option('--concurrency <n>', 'customers in flight in the pipeline', positiveInt(1000), 100)
     .option('--batch-size <n>', 'customers per batch workflow', positiveInt(maxBatchSize), defaultRunOptions.batchSize)
-    .option('--page-size <n>', 'rows per page of the pipeline', positiveInt(5000), 1000)
+    .option('--page-size <n>', 'rows per page of the pipeline', positiveInt(5000), defaultRunOptions.pageSize)
     .option('--baseline-customers <n>', 'customers for the sequential baseline (default: all)', positiveInt(1_000_000))
     .option('--encrypt', 'encrypt every payload (what the codec costs)')
     .parse()

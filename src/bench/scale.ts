@@ -1,6 +1,6 @@
 // The scale check: N rows through the pipeline on a dev server of its own, the LLM simulator at zero latency.
 // Prints the largest history of any run of the chain, the worker's peak memory, and the throughput.
-//   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 50] [--page-size 1000]
+//   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 50] [--page-size 5000]
 import { Command } from 'commander';
 import { positiveInt } from '../cli/options';
 import { defaultRunOptions, maxBatchSize, progressQuery } from '../shared';
@@ -11,7 +11,12 @@ async function main(): Promise<void> {
     .option('--rows <n>', 'rows in the CSV', positiveInt(10_000_000), 100_000)
     .option('--concurrency <n>', 'customers in flight', positiveInt(1000), 100)
     .option('--batch-size <n>', 'customers per batch workflow', positiveInt(maxBatchSize), defaultRunOptions.batchSize)
-    .option('--page-size <n>', 'rows per page (one continue-as-new each)', positiveInt(5000), 1000)
+    .option(
+      '--page-size <n>',
+      'rows per page (one continue-as-new each)',
+      positiveInt(5000),
+      defaultRunOptions.pageSize,
+    )
     .option('--keep', 'keep the scratch folder (database, records, export)')
     .parse()
     .opts<{ rows: number; concurrency: number; batchSize: number; pageSize: number; keep?: boolean }>();
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
     }
     const figures = {
       date: new Date().toISOString(),
-      command: `npm run scale -- --rows ${flags.rows} --concurrency ${flags.concurrency} --page-size ${flags.pageSize}`,
+      command: `npm run scale -- --rows ${flags.rows} --concurrency ${flags.concurrency} --batch-size ${flags.batchSize} --page-size ${flags.pageSize}`,
       rows: flags.rows,
       loaded: summary.counts.loaded,
       runsInChain: runs,

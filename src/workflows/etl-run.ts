@@ -142,9 +142,8 @@ function startBatch(
         { key: searchAttributes.customerIds, value: customers.map((row) => String(row.id)) },
       ],
     }).then(
-      ({ outcomes, duplicates }) => {
+      ({ outcomes }) => {
         for (const outcome of outcomes) tally(counts, outcome);
-        counts.duplicates += duplicates.length;
       },
       (err: unknown) => {
         if (!(err instanceof ChildWorkflowFailure)) throw err;
@@ -196,7 +195,12 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
   const running: Promise<void>[] = [];
   let cancelled: Error | undefined;
   try {
-    const page = await readUserIds({ input: options.input, cursor: progress.cursor, pageSize: options.pageSize });
+    const page = await readUserIds({
+      input: options.input,
+      cursor: progress.cursor,
+      pageSize: options.pageSize,
+      runId,
+    });
     counts.rows += page.ids.length + page.invalid.length;
     for (const row of page.invalid) {
       if (row.reason === 'duplicate') counts.duplicates += 1;

@@ -85,8 +85,6 @@ const localSteps = {
     .recordOutcome,
   recordOutcomes: proxyLocalActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry })
     .recordOutcomes,
-  findDuplicates: proxyLocalActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry })
-    .findDuplicates,
 };
 /** The patch that moved the bank steps and the record to local activities (see localSteps). */
 export const localBankSteps = 'local-bank-steps';
@@ -170,24 +168,23 @@ export async function personalizeCustomer(input: PersonalizeCustomerInput): Prom
 
 /**
  * A batch of customers, `window` of them in flight at once: one workflow start and a handful of workflow tasks for
- * the lot instead of for each. Every customer still has its own steps, retries, fallbacks and outcome. A customer the run
- * already processed from an earlier line is reported as a duplicate.
+ * the lot instead of for each. Every customer still has its own steps, retries, fallbacks and outcome.
  */
 export async function personalizeBatch(input: PersonalizeBatchInput): Promise<BatchOutcome> {
   const { customers, window, ...common } = input;
-  const duplicates = await localSteps.findDuplicates({ runId: input.runId, customers });
-  const isDuplicate = new Set(duplicates.map((row) => row.line));
-  const todo = customers.filter((row) => !isDuplicate.has(row.line));
   // A sliding window: `window` lanes, each taking the next customer as soon as its last one is done.
   const records: CustomerRecord[] = [];
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < todo.length) {
+    while (next < customers.length) {
       const i = next++;
-      records[i] = await personalize({ ...common, ...todo[i]! }, { ...localSteps, writeMessage: localWriteMessage });
+      records[i] = await personalize(
+        { ...common, ...customers[i]! },
+        { ...localSteps, writeMessage: localWriteMessage },
+      );
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(window ?? todo.length, todo.length)) }, lane));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(window ?? customers.length, customers.length)) }, lane));
   // One record call for the batch: the outcomes are safe in the workflow until then.
   await localSteps.recordOutcomes({ runId: input.runId, records });
   const outcomes = records.map((record) => record.outcome);
@@ -197,14 +194,13 @@ export async function personalizeBatch(input: PersonalizeBatchInput): Promise<Ba
     loaded: count('loaded'),
     skipped: count('skipped'),
     failed: count('failed'),
-    duplicates: duplicates.length,
   });
   const present = <T>(values: (T | null)[]): T[] => [...new Set(values)].filter((v): v is T => v !== null).sort();
   upsertSearchAttributes([
     { key: searchAttributes.outcomes, value: present(outcomes.map((o) => o.status)) },
     { key: searchAttributes.customerSources, value: present(outcomes.map((o) => o.source)) },
   ]);
-  return { outcomes, duplicates };
+  return { outcomes };
 }
 
 /**

@@ -53,12 +53,13 @@ test('capture workflow histories from real runs', async () => {
       return { runId, firstRunId: handle.firstExecutionRunId };
     };
 
-    // Two pages of two rows: customers 2 and 3 loaded, then 999 unknown to the API and 2 again (a duplicate).
+    // Two pages of two rows: customers 2 and 3 loaded, then 999 unknown to the API and 2 again (set aside by the
+    // page reader as a duplicate).
     const paged = await run([2, 3, 999, 2], { pageSize: 2 });
     save(pipeline, 'etl-run-continued-as-new', paged.runId, paged.firstRunId);
     save(pipeline, 'etl-run-last-page-and-export', paged.runId);
     save(pipeline, 'personalize-batch-loaded', batchWorkflowId(paged.runId, rows(2, [2, 3])));
-    save(pipeline, 'personalize-batch-not-found-and-duplicate', batchWorkflowId(paged.runId, rows(4, [999, 2])));
+    save(pipeline, 'personalize-batch-not-found', batchWorkflowId(paged.runId, rows(4, [999])));
 
     const down = await run([4], { apiUrl: await downUrl() });
     save(pipeline, 'etl-run-with-mock-fallback', down.runId);

@@ -23,7 +23,7 @@ describe('replaying histories captured from real runs', () => {
         'etl-run-with-mock-fallback.json',
         'etl-run-started-from-web-ui.json',
         'personalize-batch-loaded.json',
-        'personalize-batch-not-found-and-duplicate.json',
+        'personalize-batch-not-found.json',
         'personalize-batch-mock-fallback.json',
         'personalize-batch-template-and-rejected-load.json',
         // Runs started before customer batches: a workflow per customer.
