@@ -67,19 +67,26 @@ export const maxBatchSize = 100;
 const wavesPerBatch = 4;
 
 /**
- * How a run spreads its customers in flight over batches: batches of `size` customers, `open` of them at once, each
- * with `window` of its customers in flight (open × window ≤ concurrency). A batch's start and end, when few of its
- * customers are in flight, overlap the other batches' work instead of leaving the whole run waiting.
+ * How a run spreads its `lanes` (customers in flight, --concurrency) over batches of `size` customers: each batch
+ * keeps `window` of its customers in flight, so several batches are open at once and one batch's start and end,
+ * when few of its customers are in flight, overlap the others' work.
  */
-export function batchPlan(options: Pick<RunOptions, 'batchSize' | 'concurrency'>): {
+export interface BatchPlan {
   size: number;
-  open: number;
   window: number;
-} {
-  const concurrency = Math.max(1, Math.floor(options.concurrency));
-  const size = Math.max(1, Math.floor(Math.min(options.batchSize, concurrency, maxBatchSize)));
-  const window = Math.ceil(size / wavesPerBatch);
-  return { size, open: Math.max(1, Math.floor(concurrency / window)), window };
+  lanes: number;
+}
+
+export function batchPlan(options: Pick<RunOptions, 'batchSize' | 'concurrency'>): BatchPlan {
+  const lanes = Math.max(1, Math.floor(options.concurrency));
+  const size = Math.max(1, Math.floor(Math.min(options.batchSize, lanes, maxBatchSize)));
+  return { size, window: Math.ceil(size / wavesPerBatch), lanes };
+}
+
+/** The lanes a new batch gets: a full window, or what is left when that is at least half a window; 0: wait. */
+export function lanesFor(plan: BatchPlan, inUse: number): number {
+  const left = plan.lanes - inUse;
+  return left >= Math.ceil(plan.window / 2) ? Math.min(plan.window, left) : 0;
 }
 
 /** What a run does when its input names only the CSV (as a person typing it in the Web UI would). */

@@ -19,6 +19,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {
   batchPlan,
+  lanesFor,
   batchWorkflowId,
   customerWorkflowId,
   defaultRunOptions,
@@ -208,17 +209,18 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     }
     if (patched(customerBatchesPatch)) {
       const plan = batchPlan(options);
-      let open = 0;
+      let lanesInUse = 0;
       for (let start = 0; start < page.ids.length; start += plan.size) {
         const batch = page.ids.slice(start, start + plan.size);
-        await condition(() => !progress.paused && open < plan.open);
-        open += 1;
+        await condition(() => !progress.paused && lanesFor(plan, lanesInUse) > 0);
+        const window = lanesFor(plan, lanesInUse);
+        lanesInUse += window;
         for (const row of batch) inFlight.add(row.id);
         const done = (): void => {
-          open -= 1;
+          lanesInUse -= window;
           for (const row of batch) inFlight.delete(row.id);
         };
-        running.push(startBatch(runId, batch, plan.window, options, counts).finally(done));
+        running.push(startBatch(runId, batch, window, options, counts).finally(done));
       }
     } else {
       for (const { id, line } of page.ids) {
