@@ -94,7 +94,7 @@ export const defaultRunOptions: Omit<RunOptions, 'input'> = {
   output: 'output/SDW2023_final.json',
   sink: 'both',
   concurrency: 20,
-  batchSize: 50,
+  batchSize: 100,
   onApiFailure: 'mock',
   onLlmFailure: 'template',
   locale: 'pt-BR',

@@ -17,7 +17,7 @@ import {
   type UserIdPage,
   type Sink,
 } from '../shared';
-import { readCsvRows } from './extract';
+import { readCsvRows, type CsvRow } from './extract';
 import { activityFailure } from './failure';
 
 /** What a customer's workflow leaves for the export: its outcome and, when there is one, the user to export. */
@@ -169,7 +169,6 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
   const counts = emptyCounts();
   const invalid: InvalidRow[] = [];
   let estimatedCostUsd = 0;
-  const seen = new Set<number>();
   const customersFile = path.join(runDir(dataDir, input.runId), 'report-customers.json.part');
   const exportTmp = exportFile ? `${exportFile}.${input.runId}.tmp` : null;
   await mkdir(path.dirname(customersFile), { recursive: true });
@@ -181,7 +180,8 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
     let firstCustomer = true;
     let firstUser = true;
     if (usersOut) await put(usersOut, '[\n');
-    for await (const row of readCsvRows(input.input)) {
+    const rows = withRecordsReadAhead(readCsvRows(input.input), (id) => readRecord(dataDir, input.runId, id));
+    for await (const { row, record: reading } of rows) {
       counts.rows += 1;
       if (counts.rows % 1000 === 0) Context.current().heartbeat(counts.rows);
       if ('invalid' in row) {
@@ -189,13 +189,12 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
         invalid.push(row.invalid);
         continue;
       }
-      if (seen.has(row.id)) {
+      if (reading === null) {
         counts.duplicates += 1;
         invalid.push({ line: row.line, value: String(row.id), reason: 'duplicate' });
         continue;
       }
-      seen.add(row.id);
-      const record = (await readRecord(dataDir, input.runId, row.id)) ?? {
+      const record = (await reading) ?? {
         outcome: notProcessed(row.id, row.line, input.cancelled),
         customer: null,
       };
@@ -259,6 +258,32 @@ export async function exportResults(dataDir: string, input: ExportInput): Promis
     htmlReportPath: htmlReportFile,
     endedAt,
   };
+}
+
+/** Records read ahead of the row being written: reading them one at a time made the export slow. */
+const recordsReadAhead = 256;
+
+/**
+ * The CSV's rows in order, each first sighting of an id with its record being read (null for invalid rows and
+ * repeated ids), up to recordsReadAhead rows ahead.
+ */
+async function* withRecordsReadAhead(
+  rows: AsyncIterable<CsvRow>,
+  read: (id: number) => Promise<CustomerRecord | undefined>,
+): AsyncGenerator<{ row: CsvRow; record: Promise<CustomerRecord | undefined> | null }> {
+  const seen = new Set<number>();
+  const queue: { row: CsvRow; record: Promise<CustomerRecord | undefined> | null }[] = [];
+  for await (const row of rows) {
+    let record: Promise<CustomerRecord | undefined> | null = null;
+    if (!('invalid' in row) && !seen.has(row.id)) {
+      seen.add(row.id);
+      record = read(row.id);
+      record.catch(() => undefined); // its failure is met when its row's turn comes, not as an unhandled rejection
+    }
+    queue.push({ row, record });
+    if (queue.length >= recordsReadAhead) yield queue.shift()!;
+  }
+  yield* queue;
 }
 
 async function pipeFile(file: string, out: WriteStream): Promise<void> {

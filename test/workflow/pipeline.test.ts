@@ -1,4 +1,4 @@
-import { newsIcon } from '../../src/shared';
+import { maxBatchSize, newsIcon } from '../../src/shared';
 import { byId, csvOf, seed, startPipeline, type Pipeline, downUrl } from '../helpers';
 
 const seedUsers = new Map(seed().map((u) => [u.id, u]));
@@ -18,6 +18,21 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
   });
   /** The news items a customer has now that the seed did not give it. */
   const newsAdded = (id: number) => pipeline.bankApi.users.get(id)!.news.slice(seedUsers.get(id)!.news.length);
+
+  test('a full batch of 100 of the largest ids a CSV may hold: the batch starts, and its ids find it', async () => {
+    const ids = Array.from({ length: maxBatchSize }, (_, i) => Number.MAX_SAFE_INTEGER - i);
+    const { report, summary, runId } = await pipeline.run(csvOf(ids), { concurrency: 100, batchSize: 100 });
+    expect(summary.counts).toMatchObject({ rows: 100, loaded: 0, failed: 100 });
+    expect(new Set(report.customers.map((c) => c.error?.reason))).toEqual(new Set(['not_found']));
+    // The ids, as the search attribute SdwCustomerIds, fit the server's limit and find the batch.
+    const query = `SdwRunId = '${runId}' AND SdwCustomerIds = '${ids[99]}'`;
+    const found: string[] = [];
+    for (let i = 0; i < 50 && found.length === 0; i++) {
+      for await (const w of pipeline.client.workflow.list({ query })) found.push(w.workflowId);
+      if (found.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(found).toEqual([`${runId}/lines-2-101`]);
+  });
 
   test('happy path: every customer gets an LLM message loaded into its news and exported in CSV order', async () => {
     const ids = [7, 3, 12, 5];
