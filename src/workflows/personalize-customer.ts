@@ -56,7 +56,7 @@ const llmTimeout = '30 s';
 /** A paced LLM call may first wait up to 10 s for its turn (maxPacingWaitMs). */
 const pacedLlmTimeout = '40 s';
 
-/** Writing a small local file: retry until the disk comes back, the record is what the export needs. */
+/** Writing small local files (a customer's record, or a batch's): retry until the disk comes back; the export needs them. */
 const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' };
 const recordTimeout = '10 s';
 
@@ -127,7 +127,7 @@ const reasons: Record<string, string> = {
 };
 const reasonFor = (failure: StepFailure, fallback: string): string => reasons[failure.type ?? ''] ?? fallback;
 
-/** The four steps of one customer, as the workflow calls them. */
+/** The three steps of one customer, as the workflow calls them. */
 interface Steps {
   fetchCustomer: Activities['fetchCustomer'];
   writeMessage: Activities['writeMessage'];
