@@ -268,8 +268,9 @@ export interface Progress {
   state: RunState;
   startedAt: string;
   counts: Counts;
+  /** Customers being processed right now (at most the run's concurrency). */
   inFlight: number;
-  /** Customer ids being processed right now. */
+  /** Customer ids of the batches being processed: those in flight, and those done or waiting in the same batches. */
   inFlightIds: number[];
   retryOf: string | null;
 }
@@ -287,7 +288,7 @@ export interface RunSummary {
 }
 
 export const progressQuery = defineQuery<Progress>('progress');
-/** No new customer starts until resumed; the ones in flight finish. */
+/** No new batch of customers starts until resumed; the open batches finish. */
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 

@@ -83,7 +83,7 @@ export function registerControl(program: Command): void {
           await requireRunning(client, runId);
           await runHandle(client, runId).signal(pauseSignal);
           console.log(
-            `Run ${runId} paused: no new customer starts; those in flight finish. Resume with sdw-etl resume ${runId}.`,
+            `Run ${runId} paused: no new batch of customers starts; the open batches finish. Resume with sdw-etl resume ${runId}.`,
           );
         }),
       ),

@@ -161,7 +161,7 @@ export const customerBatchesPatch = 'customer-batches';
 /**
  * A whole run: pages of customer ids from the CSV, batch workflows keeping `concurrency` customers in flight,
  * continue-as-new after each page so history stays bounded, then the export and the report. Pause and resume
- * signals hold and release new starts; a cancellation lets the customers in flight finish, exports what was
+ * signals hold and release new starts; a cancellation lets the open batches finish, exports what was
  * done, and ends the run as cancelled.
  */
 export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
@@ -180,13 +180,16 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
   };
   const { counts } = progress;
   const inFlight = new Set<number>();
+  // With batches, the customers in flight are the lanes in use; the ids are those of the open batches.
+  let batched = false;
+  let lanesInUse = 0;
   let state: RunState = 'running';
   setHandler(progressQuery, () => ({
     runId,
     state: state === 'running' && progress.paused ? 'paused' : state,
     startedAt: progress.startedAt,
     counts,
-    inFlight: inFlight.size,
+    inFlight: batched ? lanesInUse : inFlight.size,
     inFlightIds: [...inFlight],
     retryOf: options.retryOf ?? null,
   }));
@@ -207,9 +210,9 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       if (row.reason === 'duplicate') counts.duplicates += 1;
       else counts.invalid += 1;
     }
-    if (patched(customerBatchesPatch)) {
+    batched = patched(customerBatchesPatch);
+    if (batched) {
       const plan = batchPlan(options);
-      let lanesInUse = 0;
       for (let start = 0; start < page.ids.length; start += plan.size) {
         const batch = page.ids.slice(start, start + plan.size);
         await condition(() => !progress.paused && lanesFor(plan, lanesInUse) > 0);
@@ -237,7 +240,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     }
   } catch (err) {
     if (!isCancellation(err) || !(err instanceof Error)) throw err;
-    // Cancelled: start nothing more, let the customers in flight finish, then export what was done.
+    // Cancelled: start nothing more, let the open batches finish, then export what was done.
     cancelled = err;
     state = 'draining';
   }

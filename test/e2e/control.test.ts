@@ -56,7 +56,7 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
     const paused = await sdwEtl(['pause', runId], env, pipeline.dir);
     expect([paused.code, paused.stdout.trim()]).toEqual([
       0,
-      `Run ${runId} paused: no new customer starts; those in flight finish. Resume with sdw-etl resume ${runId}.`,
+      `Run ${runId} paused: no new batch of customers starts; the open batches finish. Resume with sdw-etl resume ${runId}.`,
     ]);
     const settled = await waitFor(runId, (p) => p.inFlight === 0);
     await sleep(1500);
