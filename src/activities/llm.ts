@@ -45,7 +45,7 @@ export function createLlmClient(config: { baseURL: string | undefined; apiKey: s
 }
 
 /** A paced call never waits longer than this; a longer wait is a retry after that delay instead (LlmRateLimited). */
-export const maxPacingWaitMs = 10_000;
+const maxPacingWaitMs = 10_000;
 
 /**
  * Spaces the LLM calls of this worker process at most `perSecond` a second (no pacing when undefined). A call whose

@@ -1,14 +1,14 @@
 // The benchmark: N customers through the pipeline, then the same N through a sequential script of the original
 // notebook's shape (GET, LLM, PUT, one customer at a time), against the same simulators, in the same run.
 //   npm run bench -- [--customers 2000] [--llm-latency-ms 300] [--api-latency-ms 20] [--concurrency 100]
-//                    [--batch-size 50] [--baseline-customers N] [--encrypt]
+//                    [--batch-size 100] [--page-size 5000] [--baseline-customers N] [--encrypt]
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
 import OpenAI from 'openai';
 import { milliseconds, positiveInt } from '../cli/options';
 import type { RunReport } from '../report';
-import { defaultRunOptions, maxBatchSize, newsIcon } from '../shared';
+import { defaultRunOptions, maxBatchSize, maxConcurrency, newsIcon } from '../shared';
 import { cpuSecondsOf, saveResults, startBenchEnvironment, type BenchEnvironment } from './processes';
 
 /** Nearest-rank percentile of sorted values. */
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     .option('--customers <n>', 'customers to run', positiveInt(1_000_000), 2000)
     .option('--llm-latency-ms <ms>', 'the LLM simulator’s latency', milliseconds, 300)
     .option('--api-latency-ms <ms>', 'the bank API simulator’s latency', milliseconds, 20)
-    .option('--concurrency <n>', 'customers in flight in the pipeline', positiveInt(1000), 100)
+    .option('--concurrency <n>', 'customers in flight in the pipeline', positiveInt(maxConcurrency), 100)
     .option('--batch-size <n>', 'customers per batch workflow', positiveInt(maxBatchSize), defaultRunOptions.batchSize)
     .option('--page-size <n>', 'rows per page of the pipeline', positiveInt(5000), defaultRunOptions.pageSize)
     .option('--baseline-customers <n>', 'customers for the sequential baseline (default: all)', positiveInt(1_000_000))

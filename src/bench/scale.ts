@@ -1,15 +1,15 @@
 // The scale check: N rows through the pipeline on a dev server of its own, the LLM simulator at zero latency.
 // Prints the largest history of any run of the chain, the worker's peak memory, and the throughput.
-//   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 50] [--page-size 5000]
+//   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 100] [--page-size 5000]
 import { Command } from 'commander';
 import { positiveInt } from '../cli/options';
-import { defaultRunOptions, maxBatchSize, progressQuery } from '../shared';
+import { defaultRunOptions, maxBatchSize, maxConcurrency, progressQuery } from '../shared';
 import { saveResults, sleep, startBenchEnvironment } from './processes';
 
 async function main(): Promise<void> {
   const flags = new Command('scale')
     .option('--rows <n>', 'rows in the CSV', positiveInt(10_000_000), 100_000)
-    .option('--concurrency <n>', 'customers in flight', positiveInt(1000), 100)
+    .option('--concurrency <n>', 'customers in flight', positiveInt(maxConcurrency), 100)
     .option('--batch-size <n>', 'customers per batch workflow', positiveInt(maxBatchSize), defaultRunOptions.batchSize)
     .option(
       '--page-size <n>',

@@ -68,6 +68,16 @@ const { exportResults } = proxyActivities<Activities>({
 /** The patch after which a run without the run id search attribute sets it itself. */
 export const runIdTagPatch = 'run-id-tag';
 
+/** What every customer's steps take from the run's options, in a customer's workflow or a batch. */
+const stepOptions = (runId: string, options: RunOptions) => ({
+  runId,
+  apiUrl: options.apiUrl,
+  sink: options.sink,
+  onApiFailure: options.onApiFailure,
+  onLlmFailure: options.onLlmFailure,
+  locale: options.locale,
+});
+
 /**
  * Starts one customer's workflow and tallies its outcome. The child is shielded from the run's cancellation:
  * a customer in flight finishes, so no load is left half-done.
@@ -76,18 +86,7 @@ function startCustomer(runId: string, id: number, line: number, options: RunOpti
   return CancellationScope.nonCancellable(() =>
     executeChild(personalizeCustomer, {
       workflowId: customerWorkflowId(runId, id),
-      args: [
-        {
-          runId,
-          id,
-          line,
-          apiUrl: options.apiUrl,
-          sink: options.sink,
-          onApiFailure: options.onApiFailure,
-          onLlmFailure: options.onLlmFailure,
-          locale: options.locale,
-        },
-      ],
+      args: [{ ...stepOptions(runId, options), id, line }],
       // A customer is processed once per run: an id seen on an earlier page is a duplicate row.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
@@ -124,18 +123,7 @@ function startBatch(
   return CancellationScope.nonCancellable(() =>
     executeChild(personalizeBatch, {
       workflowId: batchWorkflowId(runId, customers),
-      args: [
-        {
-          runId,
-          customers,
-          window,
-          apiUrl: options.apiUrl,
-          sink: options.sink,
-          onApiFailure: options.onApiFailure,
-          onLlmFailure: options.onLlmFailure,
-          locale: options.locale,
-        },
-      ],
+      args: [{ ...stepOptions(runId, options), customers, window }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       typedSearchAttributes: [
