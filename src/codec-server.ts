@@ -1,8 +1,7 @@
 // The remote codec endpoint the Temporal Web UI and CLI call to show encrypted payloads decrypted
 // (temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8888). It listens on loopback only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils';
-import { EncryptionCodec, type EncryptionKeys } from './codec';
+import { EncryptionCodec, payloadFromJson, payloadToJson, type EncryptionKeys, type JsonPayload } from './codec';
 import { close, listen, readRequestBody, sendJson, sendText } from './simulators/http';
 
 export interface CodecServer {
@@ -33,17 +32,17 @@ export async function startCodecServer(options: {
       return sendText(res, 404, 'Only POST /encode and POST /decode are served.', cors);
     }
     const text = await readRequestBody(req);
-    let payloads: JSONPayload[];
+    let payloads: JsonPayload[];
     try {
-      payloads = (JSON.parse(text ?? '') as { payloads: JSONPayload[] }).payloads;
+      payloads = (JSON.parse(text ?? '') as { payloads: JsonPayload[] }).payloads;
       if (!Array.isArray(payloads)) throw new Error();
     } catch {
       return sendText(res, 400, 'The body must be JSON: {"payloads": [...]}.', cors);
     }
     try {
-      const input = payloads.map((p) => JSONToPayload(p));
+      const input = payloads.map(payloadFromJson);
       const output = route === '/encode' ? await codec.encode(input) : await codec.decode(input);
-      return sendJson(res, 200, { payloads: output.map((p) => payloadToJSON(p)) }, cors);
+      return sendJson(res, 200, { payloads: output.map(payloadToJson) }, cors);
     } catch (err) {
       return sendText(res, 400, (err as Error).message, cors);
     }

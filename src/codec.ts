@@ -55,7 +55,7 @@ export class EncryptionCodec implements PayloadCodec {
     const keyId = this.encryption.current;
     const iv = randomBytes(ivBytes);
     const gcm = createCipheriv(cipher, this.encryption.keys.get(keyId)!, iv);
-    const plain = Buffer.from(JSON.stringify({ metadata: encodeMap(payload.metadata), data: b64(payload.data) }));
+    const plain = Buffer.from(JSON.stringify(payloadToJson(payload)));
     return {
       metadata: { encoding: Buffer.from(encoding), 'encryption-key-id': Buffer.from(keyId) },
       data: Buffer.concat([iv, gcm.update(plain), gcm.final(), gcm.getAuthTag()]),
@@ -73,8 +73,7 @@ export class EncryptionCodec implements PayloadCodec {
       const gcm = createDecipheriv(cipher, key, sealed.subarray(0, ivBytes));
       gcm.setAuthTag(sealed.subarray(sealed.length - tagBytes));
       const plain = Buffer.concat([gcm.update(sealed.subarray(ivBytes, sealed.length - tagBytes)), gcm.final()]);
-      const inner = JSON.parse(plain.toString()) as { metadata: Record<string, string>; data: string };
-      return { metadata: decodeMap(inner.metadata), data: Buffer.from(inner.data, 'base64') };
+      return payloadFromJson(JSON.parse(plain.toString()) as JsonPayload);
     } catch {
       throw new Error(
         `A payload encrypted with key "${keyId}" does not decrypt with the key SDW_ETL_ENCRYPTION_KEY gives that id.`,
@@ -83,11 +82,23 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
+/** A payload as JSON, its bytes in base64: the codec server's wire form, and what the codec seals. */
+export interface JsonPayload {
+  metadata?: Record<string, string>;
+  data?: string;
+}
+
 const b64 = (bytes: Uint8Array | null | undefined): string => Buffer.from(bytes ?? []).toString('base64');
-const encodeMap = (map: Record<string, Uint8Array> | null | undefined): Record<string, string> =>
-  Object.fromEntries(Object.entries(map ?? {}).map(([k, v]) => [k, b64(v)]));
-const decodeMap = (map: Record<string, string>): Record<string, Uint8Array> =>
-  Object.fromEntries(Object.entries(map).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+
+export const payloadToJson = (payload: Payload): JsonPayload => ({
+  metadata: Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
+  data: b64(payload.data),
+});
+
+export const payloadFromJson = (json: JsonPayload): Payload => ({
+  metadata: Object.fromEntries(Object.entries(json.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  data: Buffer.from(json.data ?? '', 'base64'),
+});
 
 /** The module whose failure converter encodes failure messages, so the codec encrypts them. */
 export const failureConverterPath = require.resolve('./failure-converter');

@@ -1,16 +1,18 @@
+// Every environment variable sdw-etl reads, read once, strictly: a bad value is one sentence a user can act on.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { parseEncryptionKeys, type EncryptionKeys } from './codec';
-import { defaultTaskQueue, type Locale } from './shared';
+import { locales, type Locale } from './personalize';
+
+/** The task queue of the workflows and their activities (SDW_TASK_QUEUE overrides it). */
+export const defaultTaskQueue = 'sdw-etl';
 
 /** A setting that cannot be used; its message is one sentence a user can act on. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
-
-export const locales: readonly Locale[] = ['pt-BR', 'en'];
 
 export interface LlmConfig {
   /** undefined with no base URL means OpenAI itself. */

@@ -1,6 +1,13 @@
-// Pure, deterministic helpers the workflow and the activities share: no I/O, safe in the workflow sandbox.
+// The message's pure helpers, shared by the workflows and the activities (no I/O, safe in the workflow sandbox):
+// the first name, the offline templates, the mock record and appending a message to a customer's news.
 import type { Customer } from './customer';
-import type { Locale } from './shared';
+
+/** The icon the original pipeline gave every news item it wrote. */
+export const newsIcon = 'https://digitalinnovationone.github.io/santander-dev-week-2023-api/icons/credit.svg';
+
+/** The languages messages are written in. */
+export type Locale = 'pt-BR' | 'en';
+export const locales: readonly Locale[] = ['pt-BR', 'en'];
 
 export const maxMessageLength = 100;
 const maxFirstNameLength = 30;

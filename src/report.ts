@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { estimateCostUsd } from './pricing';
-import type { Counts, CustomerOutcome, InvalidRow, Sink } from './shared';
+import type { Counts, CustomerOutcome, InvalidRow } from './outcomes';
+import type { SinkChoice } from './workflows/api';
 
 export type ReportState = 'running' | 'completed' | 'cancelled' | 'failed' | 'terminated' | 'timed_out';
 
@@ -17,7 +18,7 @@ export interface RunReport {
   retryOf: string | null;
   input: string;
   export: string | null;
-  sink: Sink;
+  sink: SinkChoice;
   counts: Counts;
   estimatedCostUsd: number;
   pricesTakenOn: string;
@@ -34,6 +35,10 @@ export const reported = (outcome: CustomerOutcome): ReportedCustomer => ({
   ...outcome,
   estimatedCostUsd: estimateCostUsd(outcome.model, outcome.tokens.promptTokens, outcome.tokens.completionTokens),
 });
+
+/** Where a run's JSON report goes: beside its export. */
+export const reportPathFor = (output: string, runId: string): string =>
+  path.join(path.dirname(output), `${runId}.report.json`);
 
 export const htmlReportPathFor = (reportPath: string): string => reportPath.replace(/\.json$/, '.html');
 

@@ -1,3 +1,4 @@
+// The worker process: the workflows and every activity of sdw-etl on one task queue, bound to this host's clients.
 import {
   DefaultLogger,
   NativeConnection,
@@ -7,19 +8,20 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { createLlmClient } from './activities/llm';
+import { createLlmClient } from './activities/llm/client';
+import { createFileStore } from './activities/store/files';
 import { dataConverterFor } from './codec';
 import type { Config } from './config';
-import { llmTaskQueueFor, maxConcurrency } from './shared';
+import { checkNamespace } from './temporal-checks';
+import { maxConcurrency } from './workflows/api';
 
 /**
  * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
- * test output). Left out: the LLM worker's expected "no workflows registered", and activity failures, which
- * Temporal retries and the run's report records.
+ * test output). Left out: activity failures, which Temporal retries and the run's report records.
  */
 export function installQuietLogging(): void {
   const write = (entry: LogEntry): void => {
-    if (entry.message.startsWith('No workflows registered') || entry.message === 'Activity failed') return;
+    if (entry.message === 'Activity failed') return;
     // eslint-disable-next-line no-console -- this is the log sink itself
     console.error(`${entry.level} ${entry.message}`, entry.meta ?? '');
   };
@@ -30,61 +32,57 @@ export function installQuietLogging(): void {
   }
 }
 
-export interface Workers {
-  /** Runs both workers until `until` settles (or forever), then shuts them down. */
+export interface SdwWorker {
+  /** Runs until `until` settles (or until shut down), then closes the connection the worker made. */
   run(until?: Promise<unknown>): Promise<void>;
   shutdown(): void;
 }
 
 /**
- * The worker process: one Temporal worker for the workflows and every step of a batch of customers (local
- * activities, LLM calls paced per process by SDW_LLM_RPS), and one on the LLM task queue, which serves the
- * per-customer workflows of runs started before customer batches (capped server-side there).
+ * A worker for the workflows and every step of a batch of customers (local activities, LLM calls paced per
+ * process by SDW_LLM_RPS). Refuses to start, in one sentence, on a namespace that is missing or lacks the search
+ * attributes.
  */
-export async function createWorkers(
+export async function createWorker(
   config: Config,
   options: { workflowBundle?: WorkerOptions['workflowBundle']; connection?: NativeConnection } = {},
-): Promise<Workers> {
+): Promise<SdwWorker> {
   const connection = options.connection ?? (await NativeConnection.connect(config.temporal.connection));
-  const activities = createActivities({
-    dataDir: config.dataDir,
-    apiUrl: config.apiUrl,
-    llm: config.llm ? createLlmClient(config.llm) : undefined,
-    llmRatePerSecond: config.llmRatePerSecond,
-  });
-  const common = {
-    connection,
-    namespace: config.temporal.namespace,
-    dataConverter: dataConverterFor(config.encryption),
-  };
-  const main = await Worker.create({
-    ...common,
-    taskQueue: config.temporal.taskQueue,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve('./workflows') }),
-    activities,
-    // Every customer in flight runs its steps as local activities: as many slots as a run's largest concurrency.
-    maxConcurrentLocalActivityExecutions: maxConcurrency,
-  });
-  const llm = await Worker.create({
-    ...common,
-    taskQueue: llmTaskQueueFor(config.temporal.taskQueue),
-    activities: { writeMessage: activities.writeMessage },
-    maxTaskQueueActivitiesPerSecond: config.llmRatePerSecond,
-  });
   const ownsConnection = !options.connection;
+  let worker: Worker;
+  try {
+    await checkNamespace(connection, config);
+    worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      dataConverter: dataConverterFor(config.encryption),
+      ...(options.workflowBundle
+        ? { workflowBundle: options.workflowBundle }
+        : { workflowsPath: require.resolve('./workflows') }),
+      activities: createActivities({
+        store: createFileStore(config.dataDir),
+        apiUrl: config.apiUrl,
+        llm: config.llm ? createLlmClient(config.llm) : undefined,
+        llmRatePerSecond: config.llmRatePerSecond,
+      }),
+      // Every customer in flight runs its steps as local activities: as many slots as a run's largest concurrency.
+      maxConcurrentLocalActivityExecutions: maxConcurrency,
+    });
+  } catch (err) {
+    if (ownsConnection) await connection.close();
+    throw err;
+  }
   return {
-    async run(until?: Promise<unknown>) {
+    async run(until) {
       try {
-        if (until) await Promise.all([main.runUntil(until), llm.runUntil(until)]);
-        else await Promise.all([main.run(), llm.run()]);
+        await (until ? worker.runUntil(until) : worker.run());
       } finally {
         if (ownsConnection) await connection.close();
       }
     },
     shutdown() {
-      for (const worker of [main, llm]) if (worker.getState() === 'RUNNING') worker.shutdown();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
     },
   };
 }

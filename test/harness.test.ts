@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { startDevServer } from '../src/bench/processes';
-import { searchAttributes } from '../src/shared';
+import { searchAttributes } from '../src/workflows/api';
 import { root, scratchDir } from './helpers';
 
 async function registeredSearchAttributes(address: string): Promise<string[]> {
@@ -37,7 +37,7 @@ describe('the test Temporal server', () => {
     }
   });
 
-  test('scripts/search-attributes.txt lists exactly the search attributes of src/shared.ts', () => {
+  test('scripts/search-attributes.txt lists exactly the search attributes of src/workflows/api.ts', () => {
     const typeNames: Record<string, string> = {
       KEYWORD: 'Keyword',
       INT: 'Int',

@@ -7,17 +7,18 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Info } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { History } from '@temporalio/common/lib/proto-utils';
+import type { temporal } from '@temporalio/proto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection } from '@temporalio/worker';
 import { newRunId, startRun } from '../src/client';
 import { dataConverterFor, type EncryptionKeys } from '../src/codec';
 import type { Config } from '../src/config';
 import type { Customer } from '../src/customer';
-import { defaultRunOptions, type CustomerOutcome, type RunOptions, type RunSummary } from '../src/shared';
+import type { CustomerOutcome } from '../src/outcomes';
+import { defaultRunOptions, type RunOptions, type RunSummary } from '../src/workflows/api';
 import { loadSeed, startBankApi, type BankApiFaults, type BankApiSimulator } from '../src/simulators/bank-api';
 import { startLlm, type LlmFaults, type LlmSimulator } from '../src/simulators/llm';
-import { createWorkers, type Workers } from '../src/worker';
+import { createWorker } from '../src/worker';
 
 export const root = path.resolve(__dirname, '..');
 export const seedFile = path.join(root, 'data', 'customers.json');
@@ -94,7 +95,7 @@ export async function startPipeline(
     encryption: options.encryption,
   });
   const nativeConnection = await NativeConnection.connect(config.temporal.connection);
-  const workers: Workers = await createWorkers(config, {
+  const worker = await createWorker(config, {
     connection: nativeConnection,
     workflowBundle: {
       codePath: options.encryption
@@ -104,7 +105,7 @@ export async function startPipeline(
   });
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const running = workers.run(stopped);
+  const running = worker.run(stopped);
   const connection = await Connection.connect(config.temporal.connection);
   const client = new Client({
     connection,
@@ -164,7 +165,7 @@ export const cliEnv = (pipeline: Pipeline): Record<string, string> => ({
 });
 
 /** The histories of a run's batch workflows (from its latest run's child starts), read through `client`. */
-export async function batchHistories(client: Client, runId: string): Promise<History[]> {
+export async function batchHistories(client: Client, runId: string): Promise<temporal.api.history.v1.IHistory[]> {
   const parent = await client.workflow.getHandle(runId).fetchHistory();
   const ids = (parent.events ?? []).flatMap(
     (e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? [],

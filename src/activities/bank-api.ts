@@ -1,28 +1,20 @@
+// The bank API client: GET and PUT /users/{id}, every way they can go wrong mapped to a retryable or final failure.
 import { ApplicationFailure } from '@temporalio/common';
 import { log } from '@temporalio/activity';
 import { parseCustomer, type Customer } from '../customer';
-import { failureTypes, newsIcon } from '../shared';
+import { failureTypes } from '../failures';
+import { newsIcon } from '../personalize';
 import { activityFailure } from './failure';
+import { retryAfterMs } from './http';
 
 /** Below the activities' start-to-close timeout, so a hung API fails the attempt and Temporal retries it. */
 export const apiRequestTimeoutMs = 10_000;
 /** A customer record is a few kilobytes; anything far larger is refused instead of held in memory. */
 export const maxResponseBytes = 1024 * 1024;
-/** When the API is rate limiting without saying for how long. */
-const defaultRetryAfterMs = 1_000;
-
 const retryable = (type: string, message: string, nextRetryDelayMs?: number): ApplicationFailure =>
   activityFailure(type, message, { nextRetryDelayMs });
 const final = (type: string, message: string): ApplicationFailure =>
   activityFailure(type, message, { nonRetryable: true });
-
-export function retryAfterMs(header: string | null, fallbackMs = defaultRetryAfterMs): number {
-  if (header === null) return fallbackMs;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? fallbackMs : Math.max(0, date - Date.now());
-}
 
 async function readBody(res: Response, what: string): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? '0');

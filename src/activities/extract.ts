@@ -1,9 +1,28 @@
+// Reads the CSV of customer ids: one page at a time from a cursor, bad rows and repeated ids set aside.
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityFailure } from './failure';
-import { failureTypes, type CsvCursor, type InvalidRow, type UserIdPage } from '../shared';
+import { failureTypes } from '../failures';
+import type { CustomerRow, InvalidRow } from '../outcomes';
+import type { CustomerRecord } from './store/store';
+
+/** Where the next page of the CSV starts. */
+export interface CsvCursor {
+  byteOffset: number;
+  /** Number of the last line read (1 is the header). */
+  line: number;
+  /** Index of the UserID column. */
+  column: number;
+}
+
+export interface UserIdPage {
+  ids: CustomerRow[];
+  invalid: InvalidRow[];
+  /** undefined when the file is exhausted. */
+  next: CsvCursor | undefined;
+}
 
 const headerName = 'userid';
 
@@ -128,4 +147,25 @@ export async function readUserIds(input: string, cursor: CsvCursor | undefined, 
     }
   }
   return page;
+}
+
+/**
+ * A page without the customers the run already processed from another line (an id repeated on a later page of the
+ * CSV), which join its invalid rows as duplicates. Pages run one after the other, so the earlier line's record is
+ * in the store by then.
+ */
+export async function setAsideProcessed(
+  page: UserIdPage,
+  readRecord: (id: number) => Promise<CustomerRecord | undefined>,
+): Promise<UserIdPage> {
+  const recorded = await Promise.all(page.ids.map((row) => readRecord(row.id)));
+  const processed = page.ids.filter((row, i) => recorded[i] !== undefined && recorded[i].outcome.line !== row.line);
+  if (processed.length === 0) return page;
+  const lines = new Set(processed.map((row) => row.line));
+  const duplicates = processed.map((row) => ({ line: row.line, value: String(row.id), reason: 'duplicate' }));
+  return {
+    ...page,
+    ids: page.ids.filter((row) => !lines.has(row.line)),
+    invalid: [...page.invalid, ...duplicates].sort((a, b) => a.line - b.line),
+  };
 }

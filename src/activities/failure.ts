@@ -1,3 +1,4 @@
+// Activity failures with a type matched by name and the attempt that failed, so workflows can report attempts.
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 

@@ -1,71 +1,67 @@
+// Every activity of sdw-etl, bound by createActivities(deps) to the clients and the record store the worker built.
 import { Context } from '@temporalio/activity';
 import type { Customer } from '../customer';
-import type { CsvCursor, UserIdPage } from '../shared';
+import type { SinkChoice } from '../workflows/api';
 import * as bankApi from './bank-api';
-import * as exporter from './export';
-import { readUserIds } from './extract';
-import { whileHeartbeating } from './heartbeat';
-import * as llm from './llm';
+import { exportResults, type ExportInput, type ExportResult } from './export';
+import { readUserIds, setAsideProcessed, type CsvCursor, type UserIdPage } from './extract';
+import type { LlmClient } from './llm/client';
+import { writeMessage, type WriteMessageInput, type WrittenMessage } from './llm';
+import { createPacer } from './llm/pacer';
+import { deliverTo } from './sinks';
+import type { Delivered, Delivery } from './sinks/sink';
+import type { CustomerRecord, RecordStore } from './store/store';
 
 export interface ActivityDeps {
-  /** Where runs keep per-customer records until the export. */
-  dataDir: string;
+  /** Where each customer's record waits for the export. */
+  store: RecordStore;
   /** The bank API used when a run names none. */
   apiUrl: string;
   /** undefined: offline templates instead of an LLM. */
-  llm: llm.LlmClient | undefined;
+  llm: LlmClient | undefined;
   /** LLM calls per second in this worker process; undefined: no pacing. */
   llmRatePerSecond?: number;
 }
 
-/** Every activity of sdw-etl, bound to the clients the worker built from its configuration. */
+export type LoadResult = Delivered & { attempt: number };
+
 export const createActivities = (deps: ActivityDeps) => {
-  const paceLlmCall = llm.createPacer(deps.llm ? deps.llmRatePerSecond : undefined);
+  const paceLlmCall = createPacer(deps.llm ? deps.llmRatePerSecond : undefined);
   return {
-    /** A page of ids; with the run's id, the ids the run already processed from an earlier page are duplicates. */
+    /** A page of ids; the ids the run already processed from an earlier page are set aside as duplicates. */
     readUserIds: async (args: {
+      runId: string;
       input: string;
       cursor: CsvCursor | undefined;
       pageSize: number;
-      runId?: string;
     }): Promise<UserIdPage> => {
       const page = await readUserIds(args.input, args.cursor, args.pageSize);
-      if (args.runId === undefined) return page;
-      return exporter.setAsideProcessed(deps.dataDir, args.runId, page);
+      return setAsideProcessed(page, (id) => deps.store.readRecord(args.runId, id));
     },
     fetchCustomer: async (args: {
       apiUrl: string | undefined;
       id: number;
     }): Promise<{ customer: Customer; attempt: number }> => {
-      const customer = await whileHeartbeating(() => bankApi.fetchCustomer(args.apiUrl ?? deps.apiUrl, args.id));
+      const customer = await bankApi.fetchCustomer(args.apiUrl ?? deps.apiUrl, args.id);
       return { customer, attempt: Context.current().info.attempt };
     },
-    writeMessage: async (args: llm.WriteMessageInput): Promise<llm.WrittenMessage> => {
+    writeMessage: async (args: WriteMessageInput): Promise<WrittenMessage> => {
       await paceLlmCall();
-      return whileHeartbeating(() => llm.writeMessage(deps.llm, args));
+      return writeMessage(deps.llm, args);
     },
-    loadCustomer: async (args: {
-      apiUrl: string | undefined;
-      id: number;
-      message: string;
-    }): Promise<bankApi.LoadResult & { attempt: number }> => {
-      const result = await whileHeartbeating(() =>
-        bankApi.loadCustomer(args.apiUrl ?? deps.apiUrl, args.id, args.message),
-      );
-      return { ...result, attempt: Context.current().info.attempt };
+    /** Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. */
+    loadCustomer: async (
+      args: Omit<Delivery, 'apiUrl'> & { apiUrl: string | undefined; sink: SinkChoice },
+    ): Promise<LoadResult> => {
+      const { sink, ...delivery } = args;
+      const delivered = await deliverTo(sink, { ...delivery, apiUrl: args.apiUrl ?? deps.apiUrl });
+      return { ...delivered, attempt: delivered.wrote ? Context.current().info.attempt : 0 };
     },
-    recordOutcome: async (args: { runId: string; record: exporter.CustomerRecord }): Promise<void> => {
-      return exporter.recordOutcome(deps.dataDir, args.runId, args.record);
+    recordOutcomes: async (args: { runId: string; records: CustomerRecord[] }): Promise<void> => {
+      await deps.store.saveRecords(args.runId, args.records);
     },
-    recordOutcomes: async (args: { runId: string; records: exporter.CustomerRecord[] }): Promise<void> => {
-      await Promise.all(args.records.map((record) => exporter.recordOutcome(deps.dataDir, args.runId, record)));
-    },
-    exportResults: async (args: exporter.ExportInput): Promise<exporter.ExportResult> => {
-      return exporter.exportResults(deps.dataDir, args);
-    },
+    exportResults: async (args: ExportInput): Promise<ExportResult> => exportResults(deps.store, args),
   };
 };
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { CustomerRecord, ExportResult } from './export';
-export type { WrittenMessage } from './llm';

@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
 import OpenAI from 'openai';
-import { milliseconds, positiveInt } from '../cli/options';
+import { milliseconds, positiveInt } from '../cli/context';
 import type { RunReport } from '../report';
-import { defaultRunOptions, maxBatchSize, maxConcurrency, newsIcon } from '../shared';
+import { newsIcon } from '../personalize';
+import { defaultRunOptions, maxBatchSize, maxConcurrency } from '../workflows/api';
 import { cpuSecondsOf, saveResults, startBenchEnvironment, type BenchEnvironment } from './processes';
 
 /** Nearest-rank percentile of sorted values. */

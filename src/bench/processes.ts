@@ -12,7 +12,7 @@ import { dataConverterFor, parseEncryptionKeys } from '../codec';
 import { projectRoot } from '../config';
 import { generateCustomers, startBankApi, type BankApiSimulator } from '../simulators/bank-api';
 import { startLlm, type LlmSimulator } from '../simulators/llm';
-import { defaultRunOptions } from '../shared';
+import { defaultRunOptions } from '../workflows/api';
 import type { etlRun } from '../workflows';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

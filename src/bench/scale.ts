@@ -2,8 +2,8 @@
 // Prints the largest history of any run of the chain, the worker's peak memory, and the throughput.
 //   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 100] [--page-size 5000]
 import { Command } from 'commander';
-import { positiveInt } from '../cli/options';
-import { defaultRunOptions, maxBatchSize, maxConcurrency, progressQuery } from '../shared';
+import { positiveInt } from '../cli/context';
+import { defaultRunOptions, maxBatchSize, maxConcurrency, progressQuery } from '../workflows/api';
 import { saveResults, sleep, startBenchEnvironment } from './processes';
 
 async function main(): Promise<void> {

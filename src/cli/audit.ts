@@ -2,14 +2,14 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { canWriteIn, writeTextAtomically } from '../activities/export';
-import { customerOutcome, rebuildReport, runHandle, runUrl, validRunId } from '../client';
-import { htmlReport, printable, reportAsTable, type RunReport } from '../report';
+import { runHandle, runUrl, validRunId } from '../client';
+import { canWriteIn, writeTextAtomically } from '../files';
+import type { Counts } from '../outcomes';
 import { estimateCostUsd } from '../pricing';
-import { progressQuery, type Counts } from '../shared';
-import { withClient } from './control';
-import { action, UsageError } from './errors';
-import { positiveInt } from './options';
+import { htmlReport, printable, reportAsTable, type RunReport } from '../report';
+import { customerOutcome, rebuildReport } from '../report-from-history';
+import { progressQuery } from '../workflows/api';
+import { action, positiveInt, UsageError, withClient } from './context';
 
 const statuses: Record<string, string> = {
   running: 'Running',
@@ -145,8 +145,8 @@ export function registerAudit(program: Command): void {
           console.log(`  model     ${outcome.model ?? '-'}, ${tokens} tokens, estimated US$ ${cost.toFixed(6)}`);
           for (const step of ['fetch', 'write', 'load'] as const) {
             const attempts = outcome.attempts[step];
-            const took = outcome.durationsMs ? `, ${outcome.durationsMs[step]} ms` : '';
-            const error = outcome.stepErrors?.[step];
+            const took = `, ${outcome.durationsMs[step]} ms`;
+            const error = outcome.stepErrors[step];
             console.log(
               `  ${step.padEnd(9)} ${attempts === 0 ? 'not run' : `${attempts} attempt${attempts === 1 ? '' : 's'}${took}`}${error ? `, ended ${error.reason}: ${printable(error.message)}` : ''}`,
             );

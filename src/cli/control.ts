@@ -1,25 +1,14 @@
 // Commands on a run that exists: status, pause, resume, cancel, retry-failed.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { reportPathFor } from '../activities/export';
-import { connectClient, newRunId, runHandle, runOptionsOf, runUrl, validRunId } from '../client';
-import { loadConfig, type Config } from '../config';
-import { pauseSignal, progressQuery, resumeSignal, type CustomerOutcome, type Progress } from '../shared';
-import { action, UsageError } from './errors';
+import { newRunId, runHandle, runOptionsOf, runUrl, validRunId } from '../client';
+import { reportPathFor } from '../report';
+import { rebuildReport } from '../report-from-history';
+import { pauseSignal, progressQuery, resumeSignal, type Progress } from '../workflows/api';
+import { action, UsageError, withClient } from './context';
 import { followAndSummarize, startOrRefuse } from './run';
-
-/** Runs a command's work with a Temporal client, closed afterwards. */
-export async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const client = await connectClient(config);
-  try {
-    return await fn(client, config);
-  } finally {
-    await client.connection.close();
-  }
-}
 
 /** The run's status as Temporal knows it; a run id that names no run is one clear sentence. */
 async function statusOf(client: Client, runId: string): Promise<string> {
@@ -135,7 +124,9 @@ export function registerControl(program: Command): void {
             );
           }
           const options = await runOptionsOf(runHandle(client, runId));
-          const ids = customersToRetry(reportPathFor(options.output, runId));
+          const ids = (await rebuildReport(client, runId)).customers
+            .filter((c) => c.status !== 'loaded' || c.source === 'mock')
+            .map((c) => c.id);
           if (ids.length === 0) {
             console.log(`Every customer of run ${runId} ended loaded from real data: nothing to retry.`);
             return 0;
@@ -150,25 +141,20 @@ export function registerControl(program: Command): void {
           writeFileSync(input, `UserID\n${ids.join('\n')}\n`);
           // The retry exports beside the first run, never over its export.
           const output = path.join(folder, `${retryId}.${path.basename(options.output)}`);
-          const handle = await startOrRefuse(client, config, retryId, { ...options, input, output, retryOf: runId });
+          const handle = await startOrRefuse(
+            client,
+            config,
+            retryId,
+            { ...options, input, output, retryOf: runId },
+            flags.detach,
+          );
           console.log(`Run ${retryId} retries ${ids.length} customer${ids.length === 1 ? '' : 's'} of run ${runId}.`);
           if (flags.detach) {
             console.log(retryId);
             return 0;
           }
-          return followAndSummarize(handle, config);
+          return followAndSummarize(client, handle, config);
         }),
       ),
     );
-}
-
-/** The ids of a report's customers that did not end loaded from the bank's own data. */
-function customersToRetry(reportPath: string): number[] {
-  let customers: CustomerOutcome[];
-  try {
-    customers = (JSON.parse(readFileSync(reportPath, 'utf8')) as { customers: CustomerOutcome[] }).customers;
-  } catch {
-    throw new UsageError(`The report ${reportPath} cannot be read, so the customers to retry are unknown.`);
-  }
-  return customers.filter((c) => c.status !== 'loaded' || c.source === 'mock').map((c) => c.id);
 }

@@ -1,11 +1,12 @@
+// sdw-etl demo (npm start): the pipeline on the embedded default, from nothing running to a finished run.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot, type Config } from '../config';
-import { defaultRunOptions } from '../shared';
+import { defaultRunOptions } from '../workflows/api';
 import { loadSeed, startBankApi, type BankApiSimulator } from '../simulators/bank-api';
-import { createWorkers, installQuietLogging } from '../worker';
-import { UsageError } from './errors';
+import { createWorker, installQuietLogging } from '../worker';
+import { UsageError } from './context';
 import { runCommand } from './run';
 import { defaultSeedFile } from './simulate';
 
@@ -48,12 +49,12 @@ export async function demo(config: Config): Promise<number> {
 
   // The worker's own chatter would bury the run's progress; warnings and errors still show.
   installQuietLogging();
-  const workers = await createWorkers(config);
+  const worker = await createWorker(config);
   const output = path.join(projectRoot, defaultRunOptions.output);
   mkdirSync(path.dirname(output), { recursive: true });
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
-  const running = workers.run(done);
+  const running = worker.run(done);
   try {
     return await runCommand(
       {

@@ -1,20 +1,22 @@
+// The sdw-etl command: the worker, run, demo and codec-server commands, and the groups registered from their files.
 import { Command, Option } from 'commander';
-import { loadConfig, loadDotEnv, locales } from '../config';
+import { startCodecServer } from '../codec-server';
+import { loadConfig, loadDotEnv } from '../config';
+import { locales } from '../personalize';
+import { createWorker } from '../worker';
 import {
   apiFailurePolicies,
   defaultRunOptions,
   llmFailurePolicies,
   maxBatchSize,
   maxConcurrency,
-  sinks,
-} from '../shared';
-import { createWorkers } from '../worker';
+  maxPageSize,
+  sinkChoices,
+} from '../workflows/api';
 import { registerAudit } from './audit';
+import { action, oneOf, port, positiveInt, positiveNumber, UsageError } from './context';
 import { registerControl } from './control';
 import { demo } from './demo';
-import { startCodecServer } from '../codec-server';
-import { action, UsageError } from './errors';
-import { oneOf, port, positiveInt, positiveNumber } from './options';
 import { runCommand, type RunFlags } from './run';
 import { registerSimulate } from './simulate';
 
@@ -27,18 +29,18 @@ program.configureOutput({ outputError: (text, write) => write(`sdw-etl: ${text.r
 
 program
   .command('worker')
-  .description('Run a worker: the workflows, the bank API activities and the LLM activity.')
+  .description('Run a worker: the workflows and every step of a customer.')
   .option('--llm-rps <n>', 'LLM calls per second in this worker process (default: SDW_LLM_RPS)', positiveNumber)
   .action(
     action(async (flags: { llmRps?: number }) => {
       const loaded = loadConfig();
       const config = { ...loaded, llmRatePerSecond: flags.llmRps ?? loaded.llmRatePerSecond };
       if (!config.llm) console.log('No OPENAI_API_KEY or OPENAI_BASE_URL set: messages come from offline templates.');
-      const workers = await createWorkers(config);
+      const worker = await createWorker(config);
       console.log(
         `Worker polling ${config.temporal.connection.address} (namespace ${config.temporal.namespace}); Ctrl-C stops it.`,
       );
-      await workers.run();
+      await worker.run();
     }),
   );
 
@@ -72,14 +74,14 @@ program
   )
   .addOption(
     new Option('--sink <sink>', 'api: PUT into the bank API; file: JSON export only; both')
-      .choices(sinks)
+      .choices(sinkChoices)
       .default('both'),
   )
   .option('--locale <locale>', 'language of the messages (default: SDW_LOCALE or pt-BR)', oneOf(locales))
   .option(
     '--page-size <n>',
     'rows per page; the run continues as new after each',
-    positiveInt(5000),
+    positiveInt(maxPageSize),
     defaultRunOptions.pageSize,
   )
   .option('--id <runId>', 'the run id (the workflow id); generated when not given')

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// sdw-etl run: a run's options checked before anything starts, the run started and followed, and its summary.
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -8,12 +9,15 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { canWriteIn, reportPathFor } from '../activities/export';
 import { connectClient, followRun, newRunId, runOptionsOf, runUrl, startRun, validRunId } from '../client';
-import { parseUrl, type Config } from '../config';
+import { ConfigError, parseUrl, type Config } from '../config';
+import { canWriteIn } from '../files';
+import { reportPathFor, type ReportedCustomer } from '../report';
+import { rebuildReport } from '../report-from-history';
+import { checkNamespace, noWorkerMessage, workerPolls } from '../temporal-checks';
 import type { etlRun } from '../workflows';
-import { defaultRunOptions, type CustomerOutcome, type Progress, type RunOptions, type RunSummary } from '../shared';
-import { UsageError } from './errors';
+import { defaultRunOptions, type Progress, type RunOptions, type RunSummary } from '../workflows/api';
+import { plural, UsageError } from './context';
 
 export interface RunFlags {
   input: string;
@@ -54,16 +58,17 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
   };
 }
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-
 function progressLine(p: Progress): string {
   const c = p.counts;
   const done = c.loaded + c.skipped + c.failed;
   return `${p.state}: ${done} done (${c.loaded} loaded, ${c.skipped} skipped, ${c.failed} failed), ${p.inFlight} in flight, ${c.invalid + c.duplicates} rows set aside`;
 }
 
-/** Prints the run's summary, and each customer's outcome for short lists. */
-export function printSummary(summary: RunSummary, config: Config): void {
+/** Lists up to this many customers' outcomes under a run's summary. */
+const customersListedUpTo = 50;
+
+/** Prints the run's summary, and each customer's outcome for short lists (read back from Temporal). */
+export async function printSummary(client: Client, summary: RunSummary, config: Config): Promise<void> {
   const c = summary.counts;
   const seconds = (Date.parse(summary.endedAt) - Date.parse(summary.startedAt)) / 1000;
   console.log(`\nRun ${summary.runId} finished in ${seconds.toFixed(1)} s`);
@@ -76,8 +81,11 @@ export function printSummary(summary: RunSummary, config: Config): void {
   console.log(
     `  tokens      ${c.promptTokens + c.completionTokens} (estimated cost US$ ${summary.estimatedCostUsd.toFixed(6)})`,
   );
-  const customers = readReportCustomers(summary.reportPath);
-  if (customers && customers.length <= 50) {
+  const customers: ReportedCustomer[] =
+    c.rows - c.invalid - c.duplicates <= customersListedUpTo
+      ? (await rebuildReport(client, summary.runId)).customers
+      : [];
+  if (customers.length > 0) {
     console.log('\n  id  status   source  message');
     for (const o of customers) {
       const why = o.error ? `  [${o.error.reason}]` : '';
@@ -88,29 +96,30 @@ export function printSummary(summary: RunSummary, config: Config): void {
   }
   if (summary.exportPath) console.log(`\nExport: ${summary.exportPath}`);
   console.log(`Report: ${summary.reportPath}`);
-  if (summary.htmlReportPath) console.log(`HTML report: ${summary.htmlReportPath}`);
+  console.log(`HTML report: ${summary.htmlReportPath}`);
   console.log(`Web UI: ${runUrl(config, summary.runId)}`);
-}
-
-function readReportCustomers(reportPath: string): CustomerOutcome[] | undefined {
-  try {
-    return (JSON.parse(readFileSync(reportPath, 'utf8')) as { customers: CustomerOutcome[] }).customers;
-  } catch {
-    return undefined; // The report lives where the worker runs; a remote worker's is not readable here.
-  }
 }
 
 /** Exit code of a finished run: 0 when every valid row was loaded, 2 when some were skipped or failed. */
 export const exitCodeFor = (summary: RunSummary): number =>
   summary.counts.skipped + summary.counts.failed > 0 ? 2 : 0;
 
-/** Starts a run, or says in one sentence why a run with that id cannot start. */
+/**
+ * Starts a run, or says in one sentence why it cannot start: a run with that id exists, the namespace or its search
+ * attributes are missing, or no worker polls the task queue (a detached run starts anyway, with a warning).
+ */
 export async function startOrRefuse(
   client: Client,
   config: Config,
   runId: string,
   options: RunOptions,
+  detached = false,
 ): Promise<WorkflowHandle<typeof etlRun>> {
+  await checkNamespace(client.connection, config);
+  if (!(await workerPolls(client.connection, config))) {
+    if (!detached) throw new ConfigError(`${noWorkerMessage(config)} The run was not started.`);
+    console.error(`sdw-etl: ${noWorkerMessage(config)} The run waits for one.`);
+  }
   try {
     return await startRun(client, config.temporal.taskQueue, runId, options);
   } catch (err) {
@@ -128,7 +137,11 @@ function rootCause(err: Error): string {
 }
 
 /** Follows a run with a progress line, prints its summary, and returns the exit code. */
-export async function followAndSummarize(handle: WorkflowHandle<typeof etlRun>, config: Config): Promise<number> {
+export async function followAndSummarize(
+  client: Client,
+  handle: WorkflowHandle<typeof etlRun>,
+  config: Config,
+): Promise<number> {
   const runId = handle.workflowId;
   const tty = process.stdout.isTTY;
   let summary: RunSummary;
@@ -147,7 +160,7 @@ export async function followAndSummarize(handle: WorkflowHandle<typeof etlRun>, 
     throw err;
   }
   if (tty) process.stdout.write('\n');
-  printSummary(summary, config);
+  await printSummary(client, summary, config);
   return exitCodeFor(summary);
 }
 
@@ -165,13 +178,13 @@ export async function runCommand(flags: RunFlags, config: Config): Promise<numbe
   }
   const client = await connectClient(config);
   try {
-    const handle = await startOrRefuse(client, config, runId, options);
+    const handle = await startOrRefuse(client, config, runId, options, flags.detach);
     if (flags.detach) {
       console.log(runId);
       return 0;
     }
     console.log(`Run ${runId} started: ${runUrl(config, runId)}`);
-    return await followAndSummarize(handle, config);
+    return await followAndSummarize(client, handle, config);
   } finally {
     await client.connection.close();
   }

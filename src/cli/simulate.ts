@@ -1,10 +1,10 @@
+// sdw-etl simulate: the bank API and LLM simulators as commands, for demos, tests and benchmarks.
 import path from 'node:path';
 import type { Command } from 'commander';
 import { projectRoot } from '../config';
 import { generateCustomers, loadSeed, startBankApi, type BankApiFaults } from '../simulators/bank-api';
 import { startLlm, type LlmFaults } from '../simulators/llm';
-import { action } from './errors';
-import { fraction, milliseconds, port, wholeNumber } from './options';
+import { action, fraction, milliseconds, port, wholeNumber } from './context';
 
 export const defaultSeedFile = path.join(projectRoot, 'data', 'customers.json');
 

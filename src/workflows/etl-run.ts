@@ -1,3 +1,5 @@
+// The run: pages of customer ids from the CSV, batch workflows keeping --concurrency customers in flight,
+// continue-as-new after each page, then the export and the reports.
 import {
   CancellationScope,
   ChildWorkflowFailure,
@@ -7,7 +9,6 @@ import {
   executeChild,
   log,
   ParentClosePolicy,
-  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -15,30 +16,25 @@ import {
   WorkflowIdReusePolicy,
   type RetryPolicy,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { failureTypes } from '../failures';
+import { emptyCounts, tally, tallyInvalid, type Counts, type CustomerRow } from '../outcomes';
 import {
-  batchPlan,
-  lanesFor,
   batchWorkflowId,
-  customerWorkflowId,
   defaultRunOptions,
-  emptyCounts,
-  failureTypes,
   pauseSignal,
   progressQuery,
   resumeSignal,
   searchAttributes,
-  tally,
-  type Counts,
-  type CustomerRow,
   type EtlRunInput,
   type RunOptions,
   type RunProgress,
   type RunState,
   type RunSummary,
-} from '../shared';
-import { personalizeBatch, personalizeCustomer } from './personalize-customer';
+  type StepOptions,
+} from './api';
+import { batchPlan, lanesFor } from './lanes';
+import { personalizeBatch } from './personalize-batch';
 
 /** Reading a page of the CSV is local and quick; a bad file fails at once (non-retryable), a busy disk is retried. */
 const readRetry: RetryPolicy = {
@@ -47,11 +43,11 @@ const readRetry: RetryPolicy = {
   maximumAttempts: 10,
   nonRetryableErrorTypes: [failureTypes.inputInvalid],
 };
-/** A page is at most a few thousand rows. */
+/** A page is at most maxPageSize rows. */
 const readTimeout = '1 minute';
 /** The export reads the CSV and every customer's record once more: minutes for a million rows. */
 const exportTimeout = '30 minutes';
-/** The export reports its progress every thousand rows, so a dead worker's export restarts within seconds. */
+/** The export heartbeats every thousand rows, so a dead worker's export restarts within seconds. */
 const exportHeartbeatTimeout = '30 s';
 const exportRetry: RetryPolicy = {
   ...readRetry,
@@ -65,65 +61,16 @@ const { exportResults } = proxyActivities<Activities>({
   retry: exportRetry,
 });
 
-/** The patch after which a run without the run id search attribute sets it itself. */
-export const runIdTagPatch = 'run-id-tag';
-
-/** What every customer's steps take from the run's options, in a customer's workflow or a batch. */
-const stepOptions = (runId: string, options: RunOptions) => ({
-  runId,
-  apiUrl: options.apiUrl,
-  sink: options.sink,
-  onApiFailure: options.onApiFailure,
-  onLlmFailure: options.onLlmFailure,
-  locale: options.locale,
-});
-
 /**
- * Starts one customer's workflow and tallies its outcome. The child is shielded from the run's cancellation:
- * a customer in flight finishes, so no load is left half-done.
+ * Starts one batch of customers and tallies their outcomes. A batch in flight is shielded from the run's
+ * cancellation: its customers finish, so no load is left half-done.
  */
-function startCustomer(runId: string, id: number, line: number, options: RunOptions, counts: Counts): Promise<void> {
-  return CancellationScope.nonCancellable(() =>
-    executeChild(personalizeCustomer, {
-      workflowId: customerWorkflowId(runId, id),
-      args: [{ ...stepOptions(runId, options), id, line }],
-      // A customer is processed once per run: an id seen on an earlier page is a duplicate row.
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      parentClosePolicy: ParentClosePolicy.TERMINATE,
-      typedSearchAttributes: [
-        { key: searchAttributes.runId, value: runId },
-        { key: searchAttributes.customerId, value: id },
-      ],
-    }).then(
-      (outcome) => tally(counts, outcome),
-      (err: unknown) => {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          counts.duplicates += 1;
-          return;
-        }
-        if (!(err instanceof ChildWorkflowFailure)) throw err;
-        log.error('Customer workflow failed', { customerId: id, error: err.message });
-        counts.failed += 1;
-      },
-    ),
-  );
-}
-
-/**
- * Starts one batch of customers and tallies their outcomes. Like a customer's workflow, a batch in flight is
- * shielded from the run's cancellation.
- */
-function startBatch(
-  runId: string,
-  customers: CustomerRow[],
-  window: number,
-  options: RunOptions,
-  counts: Counts,
-): Promise<void> {
+function startBatch(options: StepOptions, customers: CustomerRow[], window: number, counts: Counts): Promise<void> {
+  const { runId } = options;
   return CancellationScope.nonCancellable(() =>
     executeChild(personalizeBatch, {
       workflowId: batchWorkflowId(runId, customers),
-      args: [{ ...stepOptions(runId, options), customers, window }],
+      args: [{ ...options, customers, window }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       typedSearchAttributes: [
@@ -143,20 +90,15 @@ function startBatch(
   );
 }
 
-/** The patch after which a run processes its customers in batch workflows instead of one workflow each. */
-export const customerBatchesPatch = 'customer-batches';
-
 /**
- * A whole run: pages of customer ids from the CSV, batch workflows keeping `concurrency` customers in flight,
- * continue-as-new after each page so history stays bounded, then the export and the report. Pause and resume
- * signals hold and release new starts; a cancellation lets the open batches finish, exports what was
- * done, and ends the run as cancelled.
+ * A whole run. Pause and resume signals hold and release new batches; a cancellation lets the open batches finish,
+ * exports what was done, and ends the run as cancelled.
  */
 export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
   const options: RunOptions = { ...defaultRunOptions, ...input };
   const { workflowId: runId, typedSearchAttributes } = workflowInfo();
   // A run started from the Web UI comes without search attributes: it tags itself, so filters by run id find it.
-  if (typedSearchAttributes.get(searchAttributes.runId) === undefined && patched(runIdTagPatch)) {
+  if (typedSearchAttributes.get(searchAttributes.runId) === undefined) {
     upsertSearchAttributes([{ key: searchAttributes.runId, value: runId }]);
   }
   const progress: RunProgress = input.progress ?? {
@@ -167,9 +109,8 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     counts: emptyCounts(),
   };
   const { counts } = progress;
-  const inFlight = new Set<number>();
-  // With batches, the customers in flight are the lanes in use; the ids are those of the open batches.
-  let batched = false;
+  // The customers in flight are the lanes in use; the ids are those of the open batches.
+  const openIds = new Set<number>();
   let lanesInUse = 0;
   let state: RunState = 'running';
   setHandler(progressQuery, () => ({
@@ -177,48 +118,44 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     state: state === 'running' && progress.paused ? 'paused' : state,
     startedAt: progress.startedAt,
     counts,
-    inFlight: batched ? lanesInUse : inFlight.size,
-    inFlightIds: [...inFlight],
+    inFlight: lanesInUse,
+    inFlightIds: [...openIds],
     retryOf: options.retryOf ?? null,
   }));
   setHandler(pauseSignal, () => void (progress.paused = true));
   setHandler(resumeSignal, () => void (progress.paused = false));
 
+  const stepOptions: StepOptions = {
+    runId,
+    apiUrl: options.apiUrl,
+    sink: options.sink,
+    onApiFailure: options.onApiFailure,
+    onLlmFailure: options.onLlmFailure,
+    locale: options.locale,
+  };
   const running: Promise<void>[] = [];
   let cancelled: Error | undefined;
   try {
     const page = await readUserIds({
+      runId,
       input: options.input,
       cursor: progress.cursor,
       pageSize: options.pageSize,
-      runId,
     });
     counts.rows += page.ids.length + page.invalid.length;
-    for (const row of page.invalid) {
-      if (row.reason === 'duplicate') counts.duplicates += 1;
-      else counts.invalid += 1;
-    }
-    batched = patched(customerBatchesPatch);
-    if (batched) {
-      const plan = batchPlan(options);
-      for (let start = 0; start < page.ids.length; start += plan.size) {
-        const batch = page.ids.slice(start, start + plan.size);
-        await condition(() => !progress.paused && lanesFor(plan, lanesInUse) > 0);
-        const window = lanesFor(plan, lanesInUse);
-        lanesInUse += window;
-        for (const row of batch) inFlight.add(row.id);
-        const done = (): void => {
-          lanesInUse -= window;
-          for (const row of batch) inFlight.delete(row.id);
-        };
-        running.push(startBatch(runId, batch, window, options, counts).finally(done));
-      }
-    } else {
-      for (const { id, line } of page.ids) {
-        await condition(() => !progress.paused && inFlight.size < options.concurrency);
-        inFlight.add(id);
-        running.push(startCustomer(runId, id, line, options, counts).finally(() => inFlight.delete(id)));
-      }
+    for (const row of page.invalid) tallyInvalid(counts, row);
+    const plan = batchPlan(options);
+    for (let start = 0; start < page.ids.length; start += plan.size) {
+      const batch = page.ids.slice(start, start + plan.size);
+      await condition(() => !progress.paused && lanesFor(plan, lanesInUse) > 0);
+      const window = lanesFor(plan, lanesInUse);
+      lanesInUse += window;
+      for (const row of batch) openIds.add(row.id);
+      const done = (): void => {
+        lanesInUse -= window;
+        for (const row of batch) openIds.delete(row.id);
+      };
+      running.push(startBatch(stepOptions, batch, window, counts).finally(done));
     }
     await Promise.all(running);
     progress.pages += 1;
@@ -253,14 +190,5 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
   }
   state = 'completed';
   log.info('Run completed', { runId, counts: exported.counts });
-  return {
-    runId,
-    startedAt: progress.startedAt,
-    endedAt: exported.endedAt,
-    counts: exported.counts,
-    estimatedCostUsd: exported.estimatedCostUsd,
-    exportPath: exported.exportPath,
-    reportPath: exported.reportPath,
-    htmlReportPath: exported.htmlReportPath,
-  };
+  return { runId, startedAt: progress.startedAt, ...exported };
 }

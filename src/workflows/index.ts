@@ -1,3 +1,3 @@
 // The workflow bundle's entry: every workflow the worker runs.
 export { etlRun } from './etl-run';
-export { personalizeBatch, personalizeCustomer } from './personalize-customer';
+export { personalizeBatch } from './personalize-batch';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { newRunId, startRun } from '../../src/client';
-import { defaultRunOptions } from '../../src/shared';
+import { defaultRunOptions } from '../../src/workflows/api';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
 import { startWorkerProcess } from '../../src/bench/processes';

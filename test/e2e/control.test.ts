@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
-import { reportPathFor } from '../../src/activities/export';
+import { reportPathFor } from '../../src/report';
 import { newRunId, runHandle, startRun } from '../../src/client';
 import type { RunReport } from '../../src/report';
-import { defaultRunOptions, progressQuery, type CustomerOutcome, type Progress } from '../../src/shared';
+import type { CustomerOutcome } from '../../src/outcomes';
+import { defaultRunOptions, progressQuery, type Progress } from '../../src/workflows/api';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { cliEnv, csvOf, downUrl, sdwEtl, seed, startPipeline, writeCsv, type Pipeline } from '../helpers';
 

@@ -48,7 +48,7 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
     expect(two.model).toMatch(/^gpt-4o-mini/); // the simulator answers as a dated variant, as OpenAI does
     expect(two.message).toEqual(expect.any(String));
     expect(two.estimatedCostUsd).toBeGreaterThan(0);
-    expect(two.durationsMs!.fetch).toBeGreaterThanOrEqual(30); // the bank simulator answers after 30 ms
+    expect(two.durationsMs.fetch).toBeGreaterThanOrEqual(30); // the bank simulator answers after 30 ms
     expect(rebuilt.customers.find((c) => c.id === 1)).toMatchObject({
       status: 'failed',
       error: { reason: 'api_rejected' },
@@ -77,8 +77,8 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
   });
 
   test('the HTML report is written beside the JSON one, holds the same report, and needs nothing from a network', () => {
-    const html = readFileSync(run.summary.htmlReportPath!, 'utf8');
-    expect(path.dirname(run.summary.htmlReportPath!)).toBe(path.dirname(run.summary.reportPath));
+    const html = readFileSync(run.summary.htmlReportPath, 'utf8');
+    expect(path.dirname(run.summary.htmlReportPath)).toBe(path.dirname(run.summary.reportPath));
     expect(embeddedReport(html)).toEqual(fileReport);
     // Nothing outside the embedded data loads anything (the data itself holds the CSV's markup, as text).
     const page = html.replace(/(<script id="report-data" type="application\/json">)[\s\S]*?(<\/script>)/, '$1$2');

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import type { Customer } from '../../src/customer';
 import { runHandle } from '../../src/client';
-import { searchAttributes } from '../../src/shared';
+import { searchAttributes } from '../../src/workflows/api';
 import { launchBrowser, newPage, screenshot } from '../browser';
 import { csvOf, downUrl, startPipeline, writeCsv, type Pipeline } from '../helpers';
 

@@ -1,13 +1,15 @@
-// personalizeCustomer as a careless edit could leave it: the message is written before the customer is
+// personalizeBatch as a careless edit could leave it: each customer's message is written before the customer is
 // fetched. Histories of the real workflow must not replay on this code.
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../src/activities';
-import type { CustomerOutcome, PersonalizeCustomerInput } from '../../src/shared';
+import type { BatchOutcome, PersonalizeBatchInput } from '../../src/workflows/api';
 
-const { fetchCustomer, writeMessage } = proxyActivities<Activities>({ startToCloseTimeout: '10 s' });
+const { fetchCustomer, writeMessage } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 s' });
 
-export async function personalizeCustomer(input: PersonalizeCustomerInput): Promise<CustomerOutcome | undefined> {
-  await writeMessage({ id: input.id, firstName: 'x', locale: input.locale });
-  await fetchCustomer({ apiUrl: input.apiUrl, id: input.id });
-  return undefined;
+export async function personalizeBatch(input: PersonalizeBatchInput): Promise<BatchOutcome> {
+  for (const { id } of input.customers) {
+    await writeMessage({ id, firstName: 'x', locale: input.locale });
+    await fetchCustomer({ apiUrl: input.apiUrl, id });
+  }
+  return { outcomes: [] };
 }

@@ -20,21 +20,13 @@ describe('replaying histories captured from real runs', () => {
     expect(histories).toEqual(
       expect.arrayContaining([
         'etl-run-continued-as-new.json',
+        'etl-run-last-page-and-export.json',
         'etl-run-with-mock-fallback.json',
         'etl-run-started-from-web-ui.json',
         'personalize-batch-loaded.json',
         'personalize-batch-not-found.json',
         'personalize-batch-mock-fallback.json',
         'personalize-batch-template-and-rejected-load.json',
-        // Runs started before customer batches: a workflow per customer.
-        'etl-run-per-customer-continued-as-new.json',
-        'etl-run-per-customer-started-from-web-ui.json',
-        'personalize-customer-loaded.json',
-        'personalize-customer-mock-fallback.json',
-        'personalize-customer-template-and-rejected-load.json',
-        // Runs started before the bank steps became local activities still replay.
-        'personalize-customer-remote-steps-loaded.json',
-        'personalize-customer-remote-steps-mock-fallback.json',
       ]),
     );
   });
@@ -58,8 +50,8 @@ describe('replaying histories captured from real runs', () => {
     await expect(
       Worker.runReplayHistory(
         { workflowBundle: changed },
-        load('personalize-customer-loaded.json'),
-        workflowIds['personalize-customer-loaded.json'],
+        load('personalize-batch-loaded.json'),
+        workflowIds['personalize-batch-loaded.json'],
       ),
     ).rejects.toBeInstanceOf(DeterminismViolationError);
   });

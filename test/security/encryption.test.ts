@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
-import { payloadToJSON } from '@temporalio/common/lib/proto-utils';
-import { EncryptionCodec, parseEncryptionKeys } from '../../src/codec';
+import { EncryptionCodec, parseEncryptionKeys, payloadToJson } from '../../src/codec';
 import { startCodecServer } from '../../src/codec-server';
 import { ConfigError } from '../../src/config';
 import { runHandle } from '../../src/client';
@@ -60,7 +59,7 @@ describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
       const decoded = await fetch(`${server.url}/decode`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
-        body: JSON.stringify({ payloads: [payloadToJSON(payload)] }),
+        body: JSON.stringify({ payloads: [payloadToJson(payload)] }),
       });
       const body = (await decoded.json()) as { payloads: { data: string }[] };
       const customer = JSON.parse(Buffer.from(body.payloads[0]!.data, 'base64').toString()) as {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startWorkerProcess } from '../../src/bench/processes';
 import { newRunId, startRun } from '../../src/client';
-import { defaultRunOptions } from '../../src/shared';
+import { defaultRunOptions } from '../../src/workflows/api';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
 import { batchHistories, csvOf, scratchDir, seed, writeCsv } from '../helpers';

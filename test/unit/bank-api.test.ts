@@ -1,5 +1,8 @@
+import { createFileStore } from '../../src/activities/store/files';
 import { createActivities } from '../../src/activities';
-import { failureTypes, newsIcon } from '../../src/shared';
+import * as bankApi from '../../src/activities/bank-api';
+import { failureTypes } from '../../src/failures';
+import { newsIcon } from '../../src/personalize';
 import { startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
 import { createServer, type Server } from 'node:http';
 import { close, listen } from '../../src/simulators/http';
@@ -8,7 +11,7 @@ import { activityEnv, failureOf, scratchDir, seed, downUrl } from '../helpers';
 describe('fetchCustomer and loadCustomer against the bank API simulator', () => {
   let api: BankApiSimulator;
   const { fetchCustomer, loadCustomer } = createActivities({
-    dataDir: scratchDir(),
+    store: createFileStore(scratchDir()),
     apiUrl: 'http://127.0.0.1:1',
     llm: undefined,
   });
@@ -31,7 +34,7 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
 
   test('uses the worker’s configured API when the run names none', async () => {
     const { fetchCustomer: fetchDefault } = createActivities({
-      dataDir: scratchDir(),
+      store: createFileStore(scratchDir()),
       apiUrl: api.url,
       llm: undefined,
     });
@@ -80,8 +83,8 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
 
   test('loads a message once: a second load of the same message changes nothing', async () => {
     const before = api.users.get(5)!.news.length;
-    const first = await env.run(loadCustomer, { apiUrl: api.url, id: 5, message: 'Olá, invista!' });
-    const again = await env.run(loadCustomer, { apiUrl: api.url, id: 5, message: 'Olá, invista!' });
+    const first = await env.run(bankApi.loadCustomer, api.url, 5, 'Olá, invista!');
+    const again = await env.run(bankApi.loadCustomer, api.url, 5, 'Olá, invista!');
     expect(first.appended).toBe(true);
     expect(again.appended).toBe(false);
     const news = api.users.get(5)!.news;
@@ -90,8 +93,37 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
     expect(again.customer).toEqual(api.users.get(5));
   });
 
+  test('the load step delivers to the bank API sink and reports the attempt it took', async () => {
+    const customer = api.users.get(6)!;
+    const loaded = await env.run(loadCustomer, {
+      sink: 'both',
+      apiUrl: api.url,
+      id: 6,
+      message: 'Oi Seis, invista!',
+      customer,
+      source: 'api',
+    });
+    expect(loaded).toMatchObject({ status: 'loaded', wrote: true, attempt: 3 });
+    expect(loaded.customer).toEqual(api.users.get(6));
+    expect(api.users.get(6)!.news.at(-1)?.description).toBe('Oi Seis, invista!');
+  });
+
+  test('a mock record is never loaded into the bank, and the file sink alone calls nothing', async () => {
+    const mock = { ...api.users.get(7)!, name: 'Cliente 7' };
+    const requests = api.requests.GET + api.requests.PUT;
+    const delivery = { apiUrl: await downUrl(), id: 7, message: 'Oi', customer: mock };
+    const skipped = await env.run(loadCustomer, { ...delivery, sink: 'api', source: 'mock' });
+    expect(skipped).toMatchObject({ status: 'skipped', attempt: 0, error: { reason: 'mock_not_loaded' } });
+    const filed = await env.run(loadCustomer, { ...delivery, sink: 'file', source: 'api' });
+    expect(filed).toMatchObject({ status: 'loaded', attempt: 0, customer: mock });
+    expect(api.requests.GET + api.requests.PUT).toBe(requests);
+  });
+
   test('loading user 1 is refused with the API’s 422 reason, final', async () => {
-    const failure = await failureOf(env.run(loadCustomer, { apiUrl: api.url, id: 1, message: 'Oi' }));
+    const user1 = api.users.get(1)!;
+    const failure = await failureOf(
+      env.run(loadCustomer, { sink: 'api', apiUrl: api.url, id: 1, message: 'Oi', customer: user1, source: 'api' }),
+    );
     expect(failure).toMatchObject({ type: failureTypes.apiRejected, nonRetryable: true });
     expect(failure.message).toBe('PUT customer 1: the bank API refused it (422 This User ID 1 cannot be updated.).');
   });

@@ -1,7 +1,11 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createActivities, type CustomerRecord } from '../../src/activities';
-import { failureTypes, newsIcon, type CustomerOutcome } from '../../src/shared';
+import { createFileStore } from '../../src/activities/store/files';
+import { createActivities } from '../../src/activities';
+import type { CustomerRecord } from '../../src/activities/store/store';
+import { failureTypes } from '../../src/failures';
+import type { CustomerOutcome } from '../../src/outcomes';
+import { newsIcon } from '../../src/personalize';
 import { activityEnv, failureOf, scratchDir, seed, writeCsv } from '../helpers';
 
 const users = new Map(seed().map((u) => [u.id, u]));
@@ -20,33 +24,35 @@ function record(id: number, line: number, overrides: Partial<CustomerOutcome> = 
       model: 'gpt-4o-mini',
       tokens: { promptTokens: 40, completionTokens: 20 },
       attempts: { fetch: 1, write: 1, load: 1 },
+      durationsMs: { fetch: 20, write: 300, load: 40 },
       error: null,
+      stepErrors: {},
       ...overrides,
     },
     customer: { ...user, news: [...user.news, { icon: newsIcon, description: message }] },
   };
 }
 
-describe('recordOutcome and exportResults', () => {
+describe('recordOutcomes and exportResults', () => {
   const env = activityEnv();
 
   test('export the users in CSV order with their new news item, and a report with every customer and bad row', async () => {
     const dir = scratchDir();
-    const { recordOutcome, exportResults } = createActivities({
-      dataDir: dir,
+    const { recordOutcomes, exportResults } = createActivities({
+      store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
     });
     const input = writeCsv(dir, 'UserID\n4\nxyz\n2\n3\n4\n');
     const runId = 'run-export-1';
     // Records arrive in any order; the export follows the CSV.
-    await env.run(recordOutcome, {
+    await env.run(recordOutcomes, {
       runId,
-      record: record(3, 5, { status: 'failed', error: { reason: 'api_rejected', message: '422' } }),
+      records: [record(3, 5, { status: 'failed', error: { reason: 'api_rejected', message: '422' } })],
     });
-    await env.run(recordOutcome, { runId, record: record(2, 4, { messageSource: 'template', model: null }) });
-    await env.run(recordOutcome, { runId, record: record(4, 2) });
-    await env.run(recordOutcome, { runId, record: record(4, 2) }); // a retried activity writes the same record again
+    await env.run(recordOutcomes, { runId, records: [record(2, 4, { messageSource: 'template', model: null })] });
+    await env.run(recordOutcomes, { runId, records: [record(4, 2)] });
+    await env.run(recordOutcomes, { runId, records: [record(4, 2)] }); // a retried activity writes the same record again
     const output = path.join(dir, 'SDW2023_final.json');
     const result = await env.run(exportResults, {
       runId,
@@ -95,7 +101,11 @@ describe('recordOutcome and exportResults', () => {
 
   test('a customer with no record (the run ended first) is reported failed as not_processed, never dropped', async () => {
     const dir = scratchDir();
-    const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const { exportResults } = createActivities({
+      store: createFileStore(dir),
+      apiUrl: 'http://127.0.0.1:1',
+      llm: undefined,
+    });
     const input = writeCsv(dir, 'UserID\n8\n');
     const result = await env.run(exportResults, {
       runId: 'run-export-2',
@@ -114,7 +124,11 @@ describe('recordOutcome and exportResults', () => {
 
   test('with --sink api there is no JSON export, only the report', async () => {
     const dir = scratchDir();
-    const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const { exportResults } = createActivities({
+      store: createFileStore(dir),
+      apiUrl: 'http://127.0.0.1:1',
+      llm: undefined,
+    });
     const input = writeCsv(dir, 'UserID\n8\n');
     const result = await env.run(exportResults, {
       runId: 'run-export-3',
@@ -132,7 +146,11 @@ describe('recordOutcome and exportResults', () => {
 
   test('an output folder that does not exist is a final failure that names it', async () => {
     const dir = scratchDir();
-    const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const { exportResults } = createActivities({
+      store: createFileStore(dir),
+      apiUrl: 'http://127.0.0.1:1',
+      llm: undefined,
+    });
     const input = writeCsv(dir, 'UserID\n8\n');
     const output = path.join(dir, 'missing', 'SDW2023_final.json');
     const failure = await failureOf(
@@ -152,7 +170,11 @@ describe('recordOutcome and exportResults', () => {
 
   test('a read-only output folder is a final failure, found by trying (root passes permission checks)', async () => {
     const dir = scratchDir();
-    const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const { exportResults } = createActivities({
+      store: createFileStore(dir),
+      apiUrl: 'http://127.0.0.1:1',
+      llm: undefined,
+    });
     const input = writeCsv(dir, 'UserID\n8\n');
     // sysfs refuses new files to everyone, root included.
     const failure = await failureOf(
@@ -172,7 +194,11 @@ describe('recordOutcome and exportResults', () => {
 
   test('an export that fails half-way leaves the previous export intact and no partial file', async () => {
     const dir = scratchDir();
-    const { exportResults } = createActivities({ dataDir: dir, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const { exportResults } = createActivities({
+      store: createFileStore(dir),
+      apiUrl: 'http://127.0.0.1:1',
+      llm: undefined,
+    });
     const output = path.join(dir, 'SDW2023_final.json');
     writeFileSync(output, '[{"previous": true}]');
     // The export opens its temporary file, then finds the CSV has no UserID column.

@@ -1,18 +1,23 @@
+import { createFileStore } from '../../src/activities/store/files';
 import { createActivities } from '../../src/activities';
 import { idProblem } from '../../src/activities/extract';
-import type { CsvCursor } from '../../src/shared';
+import type { CsvCursor } from '../../src/activities/extract';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { activityEnv, failureOf, scratchDir, writeCsv } from '../helpers';
 
-const { readUserIds } = createActivities({ dataDir: scratchDir(), apiUrl: 'http://127.0.0.1:1', llm: undefined });
+const { readUserIds } = createActivities({
+  store: createFileStore(scratchDir()),
+  apiUrl: 'http://127.0.0.1:1',
+  llm: undefined,
+});
 const env = activityEnv();
 const dir = scratchDir();
 
 describe('readUserIds', () => {
   test('takes a BOM, CRLF, blank lines, quotes and surrounding spaces, and counts lines as an editor does', async () => {
     const input = writeCsv(dir, '\uFEFFUserID\r\n 2 \r\n\r\n"3"\r\n4', 'messy.csv');
-    const page = await env.run(readUserIds, { input, cursor: undefined, pageSize: 10 });
+    const page = await env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 });
     expect(page.ids).toEqual([
       { id: 2, line: 2 },
       { id: 3, line: 4 },
@@ -24,7 +29,7 @@ describe('readUserIds', () => {
 
   test('reports each bad row with its line, value and reason, and skips it without failing', async () => {
     const input = writeCsv(dir, 'UserID\nabc\n-4\n0\n1e3\n0x10\n12345678901234567890\n5\n5\n', 'bad.csv');
-    const page = await env.run(readUserIds, { input, cursor: undefined, pageSize: 100 });
+    const page = await env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 100 });
     expect(page.ids).toEqual([{ id: 5, line: 8 }]);
     expect(page.invalid).toEqual([
       { line: 2, value: 'abc', reason: 'not a whole number' },
@@ -43,7 +48,7 @@ describe('readUserIds', () => {
     let cursor: CsvCursor | undefined;
     let pages = 0;
     do {
-      const page = await env.run(readUserIds, { input, cursor, pageSize: 2 });
+      const page = await env.run(readUserIds, { runId: 'run-extract', input, cursor, pageSize: 2 });
       seen.push(...page.ids);
       cursor = page.next;
       pages += 1;
@@ -60,7 +65,7 @@ describe('readUserIds', () => {
 
   test('a missing file is a non-retryable failure that names the file', async () => {
     const failure = await failureOf(
-      env.run(readUserIds, { input: `${dir}/nope.csv`, cursor: undefined, pageSize: 10 }),
+      env.run(readUserIds, { runId: 'run-extract', input: `${dir}/nope.csv`, cursor: undefined, pageSize: 10 }),
     );
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toBe(`The input file ${dir}/nope.csv does not exist or cannot be read.`);
@@ -68,7 +73,9 @@ describe('readUserIds', () => {
 
   test('a header without UserID is a non-retryable failure that says what it found', async () => {
     const input = writeCsv(dir, 'CustomerId,Name\n1,Ana\n', 'header.csv');
-    const failure = await failureOf(env.run(readUserIds, { input, cursor: undefined, pageSize: 10 }));
+    const failure = await failureOf(
+      env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 }),
+    );
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toBe(
       `The input file ${input} has no UserID column in its header (found: CustomerId, Name).`,
@@ -77,7 +84,9 @@ describe('readUserIds', () => {
 
   test('an empty file is a non-retryable failure', async () => {
     const input = writeCsv(dir, '', 'empty.csv');
-    const failure = await failureOf(env.run(readUserIds, { input, cursor: undefined, pageSize: 10 }));
+    const failure = await failureOf(
+      env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 }),
+    );
     expect(failure.message).toBe(`The input file ${input} is empty: it needs a header line with UserID.`);
   });
 });
@@ -92,7 +101,9 @@ describe('the bad-input suite', () => {
   ])('a %s file is refused in one sentence', async (_kind, bytes) => {
     const input = path.join(dir, `encoding-${bytes.length}.csv`);
     writeFileSync(input, bytes);
-    const failure = await failureOf(env.run(readUserIds, { input, cursor: undefined, pageSize: 10 }));
+    const failure = await failureOf(
+      env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 }),
+    );
     expect(failure).toMatchObject({
       nonRetryable: true,
       message: `The input file ${input} is not UTF-8 text; save it as "CSV UTF-8".`,
@@ -101,7 +112,7 @@ describe('the bad-input suite', () => {
 
   test('a header with no rows is an empty page, not an error', async () => {
     const input = writeCsv(dir, 'UserID\r\n', 'header-only.csv');
-    expect(await env.run(readUserIds, { input, cursor: undefined, pageSize: 10 })).toEqual({
+    expect(await env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 })).toEqual({
       ids: [],
       invalid: [],
       next: undefined,
@@ -114,7 +125,7 @@ describe('the bad-input suite', () => {
       'Nome;"UserID";Cidade\n"Ana; Lima";" 7 ";Recife\nBia;"8";"São Paulo"\n',
       'semicolon.csv',
     );
-    const page = await env.run(readUserIds, { input, cursor: undefined, pageSize: 10 });
+    const page = await env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 });
     expect(page.ids).toEqual([
       { id: 7, line: 2 },
       { id: 8, line: 3 },

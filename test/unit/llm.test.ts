@@ -1,6 +1,9 @@
+import { createFileStore } from '../../src/activities/store/files';
 import { createActivities } from '../../src/activities';
-import { checkReply, createLlmClient, createPacer } from '../../src/activities/llm';
-import { failureTypes } from '../../src/shared';
+import { createLlmClient } from '../../src/activities/llm/client';
+import { createPacer } from '../../src/activities/llm/pacer';
+import { checkReply } from '../../src/activities/llm/reply-check';
+import { failureTypes } from '../../src/failures';
 import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
 import { activityEnv, failureOf, scratchDir } from '../helpers';
 
@@ -12,7 +15,7 @@ describe('writeMessage with the real openai client against the LLM simulator', (
   beforeAll(async () => {
     sim = await startLlm();
     activities = createActivities({
-      dataDir: scratchDir(),
+      store: createFileStore(scratchDir()),
       apiUrl: 'http://127.0.0.1:1',
       llm: createLlmClient({ baseURL: sim.baseURL, apiKey: key, model: 'gpt-4o-mini' }),
     });
@@ -85,7 +88,11 @@ describe('writeMessage with the real openai client against the LLM simulator', (
   });
 
   test('with no LLM configured, an offline template personalised by first name', async () => {
-    const offline = createActivities({ dataDir: scratchDir(), apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const offline = createActivities({
+      store: createFileStore(scratchDir()),
+      apiUrl: 'http://127.0.0.1:1',
+      llm: undefined,
+    });
     const before = sim.requests.length;
     const written = await env.run(offline.writeMessage, { id: 9, firstName: 'Joana', locale: 'pt-BR' });
     expect(written).toMatchObject({

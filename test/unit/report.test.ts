@@ -1,4 +1,4 @@
-import { emptyCounts, newOutcome } from '../../src/shared';
+import { emptyCounts, newOutcome } from '../../src/outcomes';
 import { htmlReport, reportAsTable, reported, type RunReport } from '../../src/report';
 
 const report = (overrides: Partial<RunReport> = {}): RunReport => ({

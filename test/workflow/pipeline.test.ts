@@ -1,4 +1,5 @@
-import { maxBatchSize, newsIcon } from '../../src/shared';
+import { newsIcon } from '../../src/personalize';
+import { maxBatchSize } from '../../src/workflows/api';
 import { byId, csvOf, seed, startPipeline, type Pipeline, downUrl } from '../helpers';
 
 const seedUsers = new Map(seed().map((u) => [u.id, u]));

@@ -1,0 +1,30 @@
+// The record store on one machine's disk: a JSON file per customer under <dataDir>/runs/<runId>/customers/.
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeTextAtomically } from '../../files';
+import type { CustomerRecord, RecordStore } from './store';
+
+export function createFileStore(dataDir: string): RecordStore {
+  const recordPath = (runId: string, id: number): string =>
+    path.join(dataDir, 'runs', runId, 'customers', `${id}.json`);
+
+  async function saveRecord(runId: string, record: CustomerRecord): Promise<void> {
+    const file = recordPath(runId, record.outcome.id);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeTextAtomically(file, JSON.stringify(record));
+  }
+
+  return {
+    async saveRecords(runId, records) {
+      await Promise.all(records.map((record) => saveRecord(runId, record)));
+    },
+    async readRecord(runId, id) {
+      try {
+        return JSON.parse(await readFile(recordPath(runId, id), 'utf8')) as CustomerRecord;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
+  };
+}

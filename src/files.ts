@@ -1,0 +1,56 @@
+// Files written whole or not at all (the one atomic writer), and whether a folder takes new files.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Appends to the file being written, waiting when its buffer is full. */
+export type Put = (chunk: string | Buffer) => Promise<void>;
+
+/**
+ * Writes a file whole or not at all: `write` fills a temporary file beside it, which is renamed over `file` only
+ * once complete, so a reader never sees half a file and a failure leaves the previous file as it was.
+ */
+export async function writeAtomically(file: string, write: (put: Put) => Promise<void>): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const out = createWriteStream(tmp);
+  try {
+    await once(out, 'open'); // open before written, so a failure cannot race with the opening
+    await write(async (chunk) => {
+      if (!out.write(chunk)) await once(out, 'drain');
+    });
+    out.end();
+    await once(out, 'finish');
+    await rename(tmp, file);
+  } catch (err) {
+    await discard(out);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export const writeTextAtomically = (file: string, text: string): Promise<void> =>
+  writeAtomically(file, (put) => put(text));
+
+async function discard(out: WriteStream): Promise<void> {
+  if (out.destroyed) return;
+  out.on('error', () => undefined);
+  out.destroy();
+  await once(out, 'close');
+}
+
+/**
+ * Whether a file can be created in a folder, found by creating one: permission bits do not tell
+ * (root passes them all, and a read-only file system refuses whatever they say).
+ */
+export async function canWriteIn(folder: string): Promise<boolean> {
+  const probe = path.join(folder, `.sdw-etl-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await writeFile(probe, '', { flag: 'wx' });
+    await rm(probe, { force: true });
+    return true;
+  } catch {
+    return false;
+  }
+}

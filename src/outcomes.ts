@@ -1,0 +1,110 @@
+// What happens to a customer and what a run counts: the outcome each customer ends with, and the tally of them.
+// Workflows, activities, the client and the reports share these shapes; nothing here does I/O.
+
+export type CustomerStatus = 'loaded' | 'skipped' | 'failed';
+export type CustomerSource = 'api' | 'mock';
+export type MessageSource = 'llm' | 'template';
+/** A customer's three steps: extract, transform, load. */
+export type Step = 'fetch' | 'write' | 'load';
+export const steps: readonly Step[] = ['fetch', 'write', 'load'];
+
+/** A CSV row that names a customer. */
+export interface CustomerRow {
+  id: number;
+  line: number;
+}
+
+/** A CSV row set aside: not a customer id, or an id the run already has. */
+export interface InvalidRow {
+  line: number;
+  value: string;
+  reason: string;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface StepError {
+  reason: string;
+  message: string;
+}
+
+/** One customer's outcome: what the report says of it. */
+export interface CustomerOutcome {
+  id: number;
+  line: number;
+  status: CustomerStatus;
+  source: CustomerSource | null;
+  messageSource: MessageSource | null;
+  message: string | null;
+  model: string | null;
+  tokens: TokenUsage;
+  /** Attempts each step made (0: the step did not run). */
+  attempts: Record<Step, number>;
+  /** Milliseconds of workflow time each step took, retries and backoff included (0: the step did not run). */
+  durationsMs: Record<Step, number>;
+  /** Why the customer did not end loaded, or what was worked around (the last step that went wrong). */
+  error: StepError | null;
+  /** The error each step ended with once its retries were spent, when it did not succeed. */
+  stepErrors: Partial<Record<Step, StepError>>;
+}
+
+/** A customer's outcome before anything happened to it: failed until a step says otherwise. */
+export const newOutcome = (id: number, line: number): CustomerOutcome => ({
+  id,
+  line,
+  status: 'failed',
+  source: null,
+  messageSource: null,
+  message: null,
+  model: null,
+  tokens: { promptTokens: 0, completionTokens: 0 },
+  attempts: { fetch: 0, write: 0, load: 0 },
+  durationsMs: { fetch: 0, write: 0, load: 0 },
+  error: null,
+  stepErrors: {},
+});
+
+export interface Counts {
+  /** Data rows read from the CSV (blank lines aside). */
+  rows: number;
+  invalid: number;
+  duplicates: number;
+  loaded: number;
+  skipped: number;
+  failed: number;
+  fromMock: number;
+  templated: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export const emptyCounts = (): Counts => ({
+  rows: 0,
+  invalid: 0,
+  duplicates: 0,
+  loaded: 0,
+  skipped: 0,
+  failed: 0,
+  fromMock: 0,
+  templated: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+});
+
+/** Adds one customer's outcome to a run's counts. */
+export function tally(counts: Counts, outcome: CustomerOutcome): void {
+  counts[outcome.status] += 1;
+  if (outcome.source === 'mock') counts.fromMock += 1;
+  if (outcome.messageSource === 'template') counts.templated += 1;
+  counts.promptTokens += outcome.tokens.promptTokens;
+  counts.completionTokens += outcome.tokens.completionTokens;
+}
+
+/** Adds a row set aside to a run's counts. */
+export function tallyInvalid(counts: Counts, row: InvalidRow): void {
+  if (row.reason === 'duplicate') counts.duplicates += 1;
+  else counts.invalid += 1;
+}

@@ -1,0 +1,181 @@
+// A run's report and one customer's outcome, read back from Temporal's history of the run: for any past run, from
+// any machine, whether or not its report files are there.
+import { isGrpcServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import type { LoadedDataConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import type { UserIdPage } from './activities/extract';
+import { decodePayload } from './client';
+import {
+  emptyCounts,
+  newOutcome,
+  tally,
+  tallyInvalid,
+  type CustomerOutcome,
+  type CustomerRow,
+  type InvalidRow,
+} from './outcomes';
+import { pricesTakenOn } from './pricing';
+import { reported, type ReportedCustomer, type ReportState, type RunReport } from './report';
+import {
+  defaultRunOptions,
+  searchAttributes,
+  type BatchOutcome,
+  type EtlRunInput,
+  type PersonalizeBatchInput,
+  type RunOptions,
+  type RunSummary,
+} from './workflows/api';
+import type { personalizeBatch } from './workflows';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** How a run ended, from the last event of its history; running while it has not. */
+function stateOf(event: HistoryEvent | undefined): ReportState {
+  if (event?.workflowExecutionCompletedEventAttributes) return 'completed';
+  if (event?.workflowExecutionCanceledEventAttributes) return 'cancelled';
+  if (event?.workflowExecutionFailedEventAttributes) return 'failed';
+  if (event?.workflowExecutionTerminatedEventAttributes) return 'terminated';
+  if (event?.workflowExecutionTimedOutEventAttributes) return 'timed_out';
+  return 'running';
+}
+
+function eventDate(event: HistoryEvent): string {
+  const seconds = event.eventTime?.seconds ?? 0;
+  const whole = typeof seconds === 'number' ? seconds : seconds.toNumber();
+  return new Date(whole * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6)).toISOString();
+}
+
+/** A failure's message; with encryption on, it sits encrypted in the failure's encoded attributes. */
+async function failureMessage(
+  converter: LoadedDataConverter,
+  failure: temporal.api.failure.v1.IFailure | null | undefined,
+): Promise<string | undefined> {
+  if (!failure) return undefined;
+  if (!failure.encodedAttributes) return failure.message ?? undefined;
+  return (await decodePayload<{ message?: string }>(converter, { payloads: [failure.encodedAttributes] })).message;
+}
+
+/**
+ * A run's report rebuilt from Temporal alone. It walks the run's continue-as-new chain from the latest run back to
+ * the first, one history in memory at a time, and takes the pages each run read, the batches it started and the
+ * outcome of each of their customers.
+ */
+export async function rebuildReport(client: Client, runId: string): Promise<RunReport> {
+  const converter = client.options.loadedDataConverter;
+  const customers: ReportedCustomer[] = [];
+  const invalidRows: InvalidRow[] = [];
+  let options: EtlRunInput | undefined;
+  let startedAt: string | undefined;
+  let summary: RunSummary | undefined;
+  let state: ReportState | undefined;
+  let endedAt: string | null = null;
+  let executionRunId: string | undefined; // undefined: the latest run of the chain
+  do {
+    const history = await client.workflow
+      .getHandle(runId, executionRunId)
+      .fetchHistory()
+      .catch((err: unknown) => {
+        if (isGrpcServiceError(err) && err.code === grpcStatus.NOT_FOUND)
+          throw new WorkflowNotFoundError(`Run ${runId} is not known to Temporal.`, runId, executionRunId);
+        throw err;
+      });
+    const events = history.events ?? [];
+    const start = events[0]?.workflowExecutionStartedEventAttributes;
+    if (!start) throw new Error(`Run ${runId} has no start event in its history.`);
+    if (state === undefined) {
+      const last = events[events.length - 1];
+      state = stateOf(last);
+      if (state !== 'running') endedAt = eventDate(last!);
+    }
+    startedAt = eventDate(events[0]!); // the first run's, once the walk is done
+    const activityTypes = new Map<string, string>();
+    /** The customers of each batch started, by the event that started it. */
+    const started = new Map<string, CustomerRow[]>();
+    for (const event of events) {
+      const eventId = String(event.eventId);
+      if (event.workflowExecutionStartedEventAttributes) {
+        options ??= await decodePayload<EtlRunInput>(converter, event.workflowExecutionStartedEventAttributes.input);
+      } else if (event.activityTaskScheduledEventAttributes) {
+        activityTypes.set(eventId, event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+      } else if (event.activityTaskCompletedEventAttributes) {
+        const { scheduledEventId, result } = event.activityTaskCompletedEventAttributes;
+        if (activityTypes.get(String(scheduledEventId)) === 'readUserIds')
+          invalidRows.push(...(await decodePayload<UserIdPage>(converter, result)).invalid);
+      } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
+        const input = await decodePayload<PersonalizeBatchInput>(
+          converter,
+          event.startChildWorkflowExecutionInitiatedEventAttributes.input,
+        );
+        started.set(eventId, input.customers);
+      } else if (event.childWorkflowExecutionCompletedEventAttributes) {
+        const { result } = event.childWorkflowExecutionCompletedEventAttributes;
+        customers.push(...(await decodePayload<BatchOutcome>(converter, result)).outcomes.map(reported));
+      } else if (event.workflowExecutionCompletedEventAttributes) {
+        const { result } = event.workflowExecutionCompletedEventAttributes;
+        summary = await decodePayload<RunSummary>(converter, result);
+      } else {
+        // A batch that ended without outcomes: a bug or an operator's hand, not the customers' fate.
+        const ended =
+          event.childWorkflowExecutionFailedEventAttributes ??
+          event.childWorkflowExecutionTerminatedEventAttributes ??
+          event.childWorkflowExecutionCanceledEventAttributes ??
+          event.childWorkflowExecutionTimedOutEventAttributes;
+        const rows = ended ? started.get(String(ended.initiatedEventId)) : undefined;
+        if (!rows) continue;
+        const message =
+          (await failureMessage(converter, event.childWorkflowExecutionFailedEventAttributes?.failure)) ??
+          'The batch workflow was terminated, cancelled or timed out.';
+        for (const row of rows)
+          customers.push(reported({ ...newOutcome(row.id, row.line), error: { reason: 'workflow_failed', message } }));
+      }
+    }
+    executionRunId = start.continuedExecutionRunId || undefined;
+  } while (executionRunId);
+
+  customers.sort((a, b) => a.line - b.line);
+  invalidRows.sort((a, b) => a.line - b.line);
+  let counts = summary?.counts;
+  if (!counts) {
+    counts = emptyCounts();
+    for (const customer of customers) tally(counts, customer);
+    for (const row of invalidRows) tallyInvalid(counts, row);
+    counts.rows = customers.length + invalidRows.length;
+  }
+  const run: RunOptions = { ...defaultRunOptions, ...options! };
+  return {
+    runId,
+    // The run's own clock (the export's) when it finished; otherwise when Temporal started its first run.
+    startedAt: summary?.startedAt ?? options?.progress?.startedAt ?? startedAt,
+    endedAt: summary?.endedAt ?? endedAt,
+    state,
+    retryOf: run.retryOf ?? null,
+    input: run.input,
+    export: summary ? summary.exportPath : null,
+    sink: run.sink,
+    counts,
+    estimatedCostUsd: customers.reduce((sum, customer) => sum + customer.estimatedCostUsd, 0),
+    pricesTakenOn,
+    madeFrom: 'temporal',
+    invalidRows,
+    customers,
+  };
+}
+
+/**
+ * One customer's outcome in a run, and the batch workflow that holds it (found through the SdwCustomerIds search
+ * attribute). Waits for the customer while its batch is still in flight; undefined when the run has no such customer.
+ */
+export async function customerOutcome(
+  client: Client,
+  runId: string,
+  id: number,
+): Promise<{ outcome: CustomerOutcome; workflowId: string } | undefined> {
+  const query = `${searchAttributes.runId.name} = '${runId}' AND ${searchAttributes.customerIds.name} = '${id}'`;
+  for await (const batch of client.workflow.list({ query })) {
+    const { outcomes } = await client.workflow.getHandle<typeof personalizeBatch>(batch.workflowId).result();
+    const outcome = outcomes.find((o) => o.id === id);
+    if (outcome) return { outcome, workflowId: batch.workflowId };
+  }
+  return undefined;
+}

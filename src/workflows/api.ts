@@ -1,0 +1,137 @@
+// The workflow API: what a run takes (options and their defaults), what it reports while it runs and when it ends,
+// the signals and query it answers, its children's ids, and the search attributes the Web UI filters on.
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { CsvCursor } from '../activities/extract';
+import type { Counts, CustomerOutcome, CustomerRow } from '../outcomes';
+import type { Locale } from '../personalize';
+
+export const searchAttributes = {
+  runId: defineSearchAttributeKey('SdwRunId', 'KEYWORD'),
+  // A batch of customers: its customer ids, and the outcomes and data sources its customers ended with. (The
+  // dev server's SQLite store holds three keyword lists at most; the message source is in the report.)
+  customerIds: defineSearchAttributeKey('SdwCustomerIds', 'KEYWORD_LIST'),
+  outcomes: defineSearchAttributeKey('SdwOutcomes', 'KEYWORD_LIST'),
+  customerSources: defineSearchAttributeKey('SdwCustomerSources', 'KEYWORD_LIST'),
+} as const;
+
+/** Where personalized customers go: the bank API (PUT), the JSON export, or both. */
+export type SinkChoice = 'api' | 'file' | 'both';
+export const sinkChoices: readonly SinkChoice[] = ['api', 'file', 'both'];
+/** What to do with a customer the bank API does not answer for, once retries are exhausted. */
+export type ApiFailurePolicy = 'mock' | 'skip' | 'fail';
+export const apiFailurePolicies: readonly ApiFailurePolicy[] = ['mock', 'skip', 'fail'];
+/** What to do when the LLM gives no usable message, once retries are exhausted. */
+export type LlmFailurePolicy = 'template' | 'fail';
+export const llmFailurePolicies: readonly LlmFailurePolicy[] = ['template', 'fail'];
+
+export interface RunOptions {
+  /** Path of the CSV of customer ids, as the worker sees it. */
+  input: string;
+  /** Path of the JSON export; the report goes beside it. */
+  output: string;
+  /** The bank API; when absent, the worker's SDW_API_URL. */
+  apiUrl?: string;
+  sink: SinkChoice;
+  /** Customers in flight at once. */
+  concurrency: number;
+  /** Customers per batch workflow (at most `concurrency`; see batchPlan). */
+  batchSize: number;
+  onApiFailure: ApiFailurePolicy;
+  onLlmFailure: LlmFailurePolicy;
+  locale: Locale;
+  /** Rows read per page; the run continues as new after each page, so history stays bounded. */
+  pageSize: number;
+  /** The run whose failed, skipped and mock customers this run processes again. */
+  retryOf?: string;
+}
+
+/** The most customers a run keeps in flight (--concurrency): the worker's local-activity slots. */
+export const maxConcurrency = 1000;
+/** A batch's customer ids fit in one search attribute value (2 KB by default) up to this many. */
+export const maxBatchSize = 100;
+/** A page's ids are one activity result: 20,000 rows is about 600 KB, well inside Temporal's 2 MB payload limit. */
+export const maxPageSize = 20_000;
+
+/** What a run does when its input names only the CSV (as a person typing it in the Web UI would). */
+export const defaultRunOptions: Omit<RunOptions, 'input'> = {
+  output: 'output/SDW2023_final.json',
+  sink: 'both',
+  concurrency: 20,
+  batchSize: 100,
+  onApiFailure: 'mock',
+  onLlmFailure: 'template',
+  locale: 'pt-BR',
+  // A page of 5,000 rows is about 50 batches and a few hundred events of the run's history.
+  pageSize: 5000,
+};
+
+/** What the run carries from one continue-as-new to the next. */
+export interface RunProgress {
+  startedAt: string;
+  paused: boolean;
+  cursor: CsvCursor | undefined;
+  pages: number;
+  counts: Counts;
+}
+
+export interface EtlRunInput extends Partial<RunOptions> {
+  input: string;
+  /** Set by the run itself when it continues as new. */
+  progress?: RunProgress;
+}
+
+/** What every customer's steps take from the run's options. */
+export interface StepOptions {
+  runId: string;
+  apiUrl: string | undefined;
+  sink: SinkChoice;
+  onApiFailure: ApiFailurePolicy;
+  onLlmFailure: LlmFailurePolicy;
+  locale: Locale;
+}
+
+export interface PersonalizeBatchInput extends StepOptions {
+  customers: CustomerRow[];
+  /** Customers of the batch in flight at once; all of them when absent. */
+  window?: number;
+}
+
+export interface BatchOutcome {
+  /** One per customer, in the batch's order. */
+  outcomes: CustomerOutcome[];
+}
+
+export type RunState = 'running' | 'paused' | 'draining' | 'exporting' | 'completed' | 'cancelled';
+
+export interface Progress {
+  runId: string;
+  state: RunState;
+  startedAt: string;
+  counts: Counts;
+  /** Customers being processed right now (at most the run's concurrency). */
+  inFlight: number;
+  /** Customer ids of the batches being processed: those in flight, and those done or waiting in the same batches. */
+  inFlightIds: number[];
+  retryOf: string | null;
+}
+
+export interface RunSummary {
+  runId: string;
+  startedAt: string;
+  endedAt: string;
+  counts: Counts;
+  estimatedCostUsd: number;
+  exportPath: string | null;
+  reportPath: string;
+  htmlReportPath: string;
+}
+
+export const progressQuery = defineQuery<Progress>('progress');
+/** No new batch of customers starts until resumed; the open batches finish. */
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+
+/** A batch is named by the CSV lines it spans, unique within a run. */
+export const batchWorkflowId = (runId: string, customers: CustomerRow[]): string =>
+  `${runId}/lines-${customers[0]!.line}-${customers[customers.length - 1]!.line}`;

@@ -1,0 +1,39 @@
+// A batch workflow: up to 100 customers of a run, `window` of them in flight at once, each with its own steps.
+import { log, upsertSearchAttributes } from '@temporalio/workflow';
+import type { CustomerRecord } from '../activities/store/store';
+import { searchAttributes, type BatchOutcome, type PersonalizeBatchInput } from './api';
+import { recordOutcomes, runCustomerSteps } from './customer-steps';
+
+/**
+ * One workflow start and a handful of workflow tasks for the lot instead of for each customer. Every customer
+ * still has its own steps, retries, fallbacks and outcome.
+ */
+export async function personalizeBatch(input: PersonalizeBatchInput): Promise<BatchOutcome> {
+  const { customers, window, ...options } = input;
+  // A sliding window: `window` lanes, each taking the next customer as soon as its last one is done.
+  const records: CustomerRecord[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < customers.length) {
+      const i = next++;
+      records[i] = await runCustomerSteps({ ...options, ...customers[i]! });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(window ?? customers.length, customers.length)) }, lane));
+  // One record call for the batch: the outcomes are safe in the workflow until then.
+  await recordOutcomes({ runId: input.runId, records });
+  const outcomes = records.map((record) => record.outcome);
+  const count = (status: string): number => outcomes.filter((o) => o.status === status).length;
+  log.info('Batch done', {
+    customers: customers.length,
+    loaded: count('loaded'),
+    skipped: count('skipped'),
+    failed: count('failed'),
+  });
+  const present = <T>(values: (T | null)[]): T[] => [...new Set(values)].filter((v): v is T => v !== null).sort();
+  upsertSearchAttributes([
+    { key: searchAttributes.outcomes, value: present(outcomes.map((o) => o.status)) },
+    { key: searchAttributes.customerSources, value: present(outcomes.map((o) => o.source)) },
+  ]);
+  return { outcomes };
+}
