@@ -9,7 +9,7 @@ export const chromiumPath = process.env.SDW_CHROMIUM ?? '/usr/bin/chromium';
 
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(chromiumPath))
-    throw new Error(`No Chromium at ${chromiumPath}: apt-get install chromium (.ci/run does), or set SDW_CHROMIUM.`);
+    throw new Error(`No Chromium at ${chromiumPath}: npm test installs Debian's chromium, or set SDW_CHROMIUM.`);
   // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
   return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
 }

@@ -49,6 +49,11 @@ export interface BankApiSimulator {
   users: Map<number, Customer>;
   /** Requests answered, by method, for tests and benchmarks. */
   requests: { GET: number; PUT: number; POST: number; DELETE: number };
+  /**
+   * Holds every request that arrives from now on until the returned function is called, so a test decides when the
+   * API answers instead of guessing how long work takes. Requests already held are then answered as usual.
+   */
+  hold: () => () => void;
   close: () => Promise<void>;
 }
 
@@ -162,7 +167,19 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApiSimu
     news: user.news.map((item) => ({ ...item, id: item.id ?? nextItemId++ })),
   });
 
+  const holds = new Set<Promise<void>>();
+  const hold = (): (() => void) => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    holds.add(held);
+    return () => {
+      holds.delete(held);
+      release();
+    };
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    while (holds.size > 0) await Promise.all(holds);
     const delay = faults.latencyMs + Math.random() * faults.jitterMs;
     if (delay > 0) await sleep(delay);
     if (Math.random() < faults.hangRate) return; // Never answered: the client's timeout must cut it.
@@ -238,7 +255,7 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApiSimu
     });
   });
   const url = await listen(server, options.port ?? 0);
-  return { url, faults, users, requests, close: () => close(server) };
+  return { url, faults, users, requests, hold, close: () => close(server) };
 }
 
 /** A new user's id is the server's to give, as in the original API. */

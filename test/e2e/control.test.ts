@@ -6,6 +6,7 @@ import { newRunId, runHandle, startRun } from '../../src/client';
 import type { RunReport } from '../../src/report';
 import type { CustomerOutcome } from '../../src/outcomes';
 import { defaultRunOptions, progressQuery, type Progress } from '../../src/workflows/api';
+import { batchPlan } from '../../src/workflows/lanes';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { cliEnv, csvOf, downUrl, sdwEtl, seed, startPipeline, writeCsv, type Pipeline } from '../helpers';
 
@@ -14,6 +15,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 describe('controlling a run: status, pause, resume, cancel, retry-failed', () => {
   let pipeline: Pipeline;
   let env: Record<string, string>;
+  /** Lets the held bank API answer again; a no-op once called. */
+  let release: () => void = () => undefined;
   beforeAll(async () => {
     pipeline = await startPipeline({ offline: true });
     env = cliEnv(pipeline);
@@ -22,12 +25,21 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
     await pipeline.close();
   });
   afterEach(() => {
-    pipeline.bankApi.faults.latencyMs = 0;
+    release(); // a test that failed while the bank API was held leaves nothing waiting
   });
 
-  /** Starts a slow run (each bank call takes 150 ms, two customers at a time) without waiting for it. */
-  async function startSlowRun(ids: number[]) {
-    pipeline.bankApi.faults.latencyMs = 150;
+  // Two customers at a time: batches of min(batchSize, concurrency) = 2 customers, each keeping
+  // ceil(2 / 4) = 1 in flight, so two batches (the first four customers) are open at once (shared.ts batchPlan).
+  const concurrency = 2;
+  const openBatchesHold = 4;
+
+  /**
+   * Starts a run of two customers at a time with the bank API held, so no customer can finish until the test
+   * releases it, and returns once both open batches have a customer in flight.
+   */
+  async function startHeldRun(ids: number[]) {
+    expect(batchPlan({ ...defaultRunOptions, concurrency })).toEqual({ size: 2, window: 1, lanes: 2 });
+    release = pipeline.bankApi.hold();
     const runId = newRunId();
     const output = path.join(pipeline.dir, `${runId}.json`);
     const handle = await startRun(pipeline.client, pipeline.config.temporal.taskQueue, runId, {
@@ -35,41 +47,49 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
       input: writeCsv(pipeline.dir, csvOf(ids), `${runId}.csv`),
       output,
       apiUrl: pipeline.bankApi.url,
-      concurrency: 2,
+      concurrency,
     });
+    const started = await waitFor(runId, (p) => p.inFlight === concurrency);
+    expect(done(started)).toBe(0);
     return { runId, output, handle };
   }
   const progressOf = (runId: string): Promise<Progress> => runHandle(pipeline.client, runId).query(progressQuery);
   const done = (p: Progress): number => p.counts.loaded + p.counts.skipped + p.counts.failed;
+  /** Polls the run's progress until `check` holds; the cap only stops a broken run from hanging the suite. */
   async function waitFor(runId: string, check: (p: Progress) => boolean): Promise<Progress> {
-    for (let i = 0; i < 200; i++) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
       const p = await progressOf(runId);
       if (check(p)) return p;
+      if (Date.now() > deadline) throw new Error(`run ${runId} never reached the expected progress`);
       await sleep(100);
     }
-    throw new Error(`run ${runId} never reached the expected progress`);
   }
 
   test('pause holds new customers while those in flight finish; status shows it; resume finishes the run', async () => {
     const ids = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-    const { runId, handle } = await startSlowRun(ids);
-    await waitFor(runId, (p) => done(p) >= 1);
+    const { runId, handle } = await startHeldRun(ids);
     const paused = await sdwEtl(['pause', runId], env, pipeline.dir);
     expect([paused.code, paused.stdout.trim()]).toEqual([
       0,
       `Run ${runId} paused: no new batch of customers starts; the open batches finish. Resume with sdw-etl resume ${runId}.`,
     ]);
+    // The pause is in the run's history before any customer could finish: the two open batches finish, and no
+    // batch starts after them.
+    release();
     const settled = await waitFor(runId, (p) => p.inFlight === 0);
-    await sleep(1500);
-    const still = await progressOf(runId);
-    expect(still.state).toBe('paused');
-    expect(done(still)).toBe(done(settled));
-    expect(done(still)).toBeLessThan(ids.length);
+    expect(settled.state).toBe('paused');
+    expect(done(settled)).toBe(openBatchesHold);
+    expect(settled.counts.loaded).toBe(openBatchesHold);
+    expect(done(settled)).toBeLessThan(ids.length);
 
     const status = await sdwEtl(['status', runId], env, pipeline.dir);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain(`Run ${runId}: paused`);
-    expect(status.stdout).toMatch(new RegExp(`done +${done(still)} \\(${still.counts.loaded} loaded`));
+    expect(status.stdout).toMatch(new RegExp(`done +${done(settled)} \\(${settled.counts.loaded} loaded`));
+    // Still paused once the status command is done: nothing started meanwhile.
+    const still = await progressOf(runId);
+    expect([still.state, still.inFlight, done(still)]).toEqual(['paused', 0, openBatchesHold]);
 
     expect((await sdwEtl(['resume', runId], env, pipeline.dir)).code).toBe(0);
     const summary = await handle.result();
@@ -78,10 +98,11 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
 
   test('cancel lets the customers in flight finish, exports and reports what was done, and keeps its loads', async () => {
     const ids = [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
-    const { runId, output, handle } = await startSlowRun(ids);
-    await waitFor(runId, (p) => done(p) >= 2);
+    const { runId, output, handle } = await startHeldRun(ids);
     const cancelled = await sdwEtl(['cancel', runId], env, pipeline.dir);
     expect(cancelled.code).toBe(0);
+    // The cancellation is in the run's history before any customer could finish: the two open batches finish.
+    release();
     const err = await handle.result().then(
       () => undefined,
       (e: unknown) => e,
@@ -98,8 +119,8 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
     expect(report.customers.map((c) => c.id)).toEqual(ids);
     const loaded = report.customers.filter((c) => c.status === 'loaded');
     const notReached = report.customers.filter((c) => c.error?.reason === 'not_processed');
-    expect(loaded.length).toBeGreaterThanOrEqual(2);
-    expect(notReached.length).toBeGreaterThan(0);
+    expect(loaded.map((c) => c.id)).toEqual(ids.slice(0, openBatchesHold));
+    expect(notReached.map((c) => c.id)).toEqual(ids.slice(openBatchesHold));
     expect(loaded.length + notReached.length).toBe(ids.length);
     expect(notReached[0]!.error!.message).toBe('The run was cancelled before this customer was processed.');
     for (const c of loaded) {

@@ -19,11 +19,9 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
   let env: Record<string, string>;
   let run: RunResult;
   let fileReport: RunReport;
-  let browser: Browser;
   beforeAll(async () => {
     pipeline = await startPipeline({ bankFaults: { latencyMs: 30 } });
     env = cliEnv(pipeline);
-    browser = await launchBrowser();
     // Pages of two rows: the run continues as new, and 3 comes back on a later page as a duplicate.
     // 1 is refused by the API (422), 999 does not exist, "abc" is not an id, and the last row is markup that
     // must stay text in the HTML report.
@@ -31,7 +29,6 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
     fileReport = JSON.parse(readFileSync(run.summary.reportPath, 'utf8')) as RunReport;
   });
   afterAll(async () => {
-    await browser?.close();
     await pipeline?.close();
   });
 
@@ -85,34 +82,45 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
     expect(page).not.toMatch(/\b(src|href)=|url\(|@import|fetch\(|XMLHttpRequest/);
   });
 
-  test('a person opening the HTML report sees the summary, the outcomes, a histogram per stage and a sortable table', async () => {
-    const { page, errors } = await newPage(browser);
-    await page.goto(`file://${run.summary.htmlReportPath}`);
-    await expect(page.locator('h1').textContent()).resolves.toContain(run.runId);
-    await expect(page.locator('.card', { hasText: 'Loaded' }).locator('.n').textContent()).resolves.toBe(
-      String(fileReport.counts.loaded),
-    );
-    await expect(page.locator('#outcome-legend').textContent()).resolves.toContain(
-      `failed ${fileReport.counts.failed}`,
-    );
-    await expect(page.locator('#histograms svg').count()).resolves.toBe(3);
-    await expect(page.locator('#histograms').textContent()).resolves.toMatch(/Fetch \(bank API\)\d+ customers · p50/);
-    const ids = () => page.locator('#customers tbody tr td:first-child').allTextContents();
-    await expect(ids()).resolves.toEqual(fileReport.customers.map((c) => String(c.id)));
-    await page.locator('#customers th', { hasText: 'Id' }).click();
-    await page.locator('#customers th', { hasText: 'Id' }).click(); // a second click sorts descending
-    const descending = fileReport.customers.map((c) => c.id).sort((a, b) => b - a);
-    await expect(ids()).resolves.toEqual(descending.map(String));
-    await page.locator('#filter').fill('not_found');
-    await expect(ids()).resolves.toEqual(['999']);
-    await page.locator('#filter').fill('');
-    await expect(page.locator('#invalid tbody tr').count()).resolves.toBe(fileReport.invalidRows.length);
-    // Markup from the CSV is shown as text, never run.
-    await expect(page.locator('#invalid').textContent()).resolves.toContain(hostileRow);
-    await expect(page.evaluate('window.injected')).resolves.toBeUndefined();
-    await expect(page.locator('img').count()).resolves.toBe(0);
-    await screenshot(page, 'html-report');
-    expect(errors).toEqual([]);
+  // Only the page needs a browser: without one, the tests above and below still run.
+  describe('in a browser', () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      browser = await launchBrowser();
+    });
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    test('a person opening the HTML report sees the summary, the outcomes, a histogram per stage and a sortable table', async () => {
+      const { page, errors } = await newPage(browser);
+      await page.goto(`file://${run.summary.htmlReportPath}`);
+      await expect(page.locator('h1').textContent()).resolves.toContain(run.runId);
+      await expect(page.locator('.card', { hasText: 'Loaded' }).locator('.n').textContent()).resolves.toBe(
+        String(fileReport.counts.loaded),
+      );
+      await expect(page.locator('#outcome-legend').textContent()).resolves.toContain(
+        `failed ${fileReport.counts.failed}`,
+      );
+      await expect(page.locator('#histograms svg').count()).resolves.toBe(3);
+      await expect(page.locator('#histograms').textContent()).resolves.toMatch(/Fetch \(bank API\)\d+ customers · p50/);
+      const ids = () => page.locator('#customers tbody tr td:first-child').allTextContents();
+      await expect(ids()).resolves.toEqual(fileReport.customers.map((c) => String(c.id)));
+      await page.locator('#customers th', { hasText: 'Id' }).click();
+      await page.locator('#customers th', { hasText: 'Id' }).click(); // a second click sorts descending
+      const descending = fileReport.customers.map((c) => c.id).sort((a, b) => b - a);
+      await expect(ids()).resolves.toEqual(descending.map(String));
+      await page.locator('#filter').fill('not_found');
+      await expect(ids()).resolves.toEqual(['999']);
+      await page.locator('#filter').fill('');
+      await expect(page.locator('#invalid tbody tr').count()).resolves.toBe(fileReport.invalidRows.length);
+      // Markup from the CSV is shown as text, never run.
+      await expect(page.locator('#invalid').textContent()).resolves.toContain(hostileRow);
+      await expect(page.evaluate('window.injected')).resolves.toBeUndefined();
+      await expect(page.locator('img').count()).resolves.toBe(0);
+      await screenshot(page, 'html-report');
+      expect(errors).toEqual([]);
+    });
   });
 
   test('--format html --out writes the rebuilt report to a file; bad input is one sentence and exit 1', async () => {

@@ -90,6 +90,30 @@ describe('the SDW2023 bank API simulator', () => {
     }
   });
 
+  test('hold: requests wait until released, then are answered as usual; later requests are not held', async () => {
+    const api = await startBankApi({ seed: seed() });
+    try {
+      const release = api.hold();
+      let answered = 0;
+      const held = [2, 3].map((id) =>
+        fetch(`${api.url}/users/${id}`).then((res) => {
+          answered += 1;
+          return res.status;
+        }),
+      );
+      // However long the requests have had to arrive, none is answered while held.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect([answered, api.requests.GET]).toEqual([0, 0]);
+      release();
+      await expect(Promise.all(held)).resolves.toEqual([200, 200]);
+      expect((await fetch(`${api.url}/users/4`)).status).toBe(200);
+      expect(api.requests.GET).toBe(3);
+      release(); // a second call changes nothing
+    } finally {
+      await api.close();
+    }
+  });
+
   test('refuses a fault rate outside 0 to 1', async () => {
     await expect(startBankApi({ seed: [], faults: { errorRate: 1.5 } })).rejects.toThrow(
       'errorRate must be a fraction from 0 to 1, got 1.5.',
