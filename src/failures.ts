@@ -3,7 +3,13 @@
 export const failureTypes = {
   inputInvalid: 'InputInvalid',
   customerNotFound: 'CustomerNotFound',
+  /** A 4xx other than 404, 408 and 429: the API refused this request for good. */
   apiRejected: 'ApiRejected',
+  /** The API answered, but not with an SDW2023 user: this customer's data is the problem. */
+  apiBadData: 'ApiBadData',
+  /** A 5xx: an outage, or an error that never goes away for this customer (the SDW2023 API answers 500 for both). */
+  apiServerError: 'ApiServerError',
+  /** No answer: connection refused or reset, a timeout, a 408, an answer cut short. */
   apiUnavailable: 'ApiUnavailable',
   apiRateLimited: 'ApiRateLimited',
   llmRejected: 'LlmRejected',

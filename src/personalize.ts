@@ -1,6 +1,6 @@
 // The message's pure helpers, shared by the workflows and the activities (no I/O, safe in the workflow sandbox):
 // the first name, the offline templates, the mock record and appending a message to a customer's news.
-import type { Customer } from './customer';
+import { newsOf, type Customer } from './customer';
 
 /** The icon the original pipeline gave every news item it wrote. */
 export const newsIcon = 'https://digitalinnovationone.github.io/santander-dev-week-2023-api/icons/credit.svg';
@@ -17,8 +17,11 @@ const maxFirstNameLength = 30;
 const withoutEscapes = (text: string): string => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 
 /** The customer's first name, reduced to letters, marks, apostrophes and hyphens: the only personal data a message needs. */
-export function firstName(name: string, locale: Locale): string {
-  const first = withoutEscapes(name.normalize('NFC')).trim().split(/\s+/)[0] ?? '';
+export function firstName(name: string | null, locale: Locale): string {
+  const first =
+    withoutEscapes((name ?? '').normalize('NFC'))
+      .trim()
+      .split(/\s+/)[0] ?? '';
   const cleaned = first.replace(/[^\p{L}\p{M}'-]/gu, '').slice(0, maxFirstNameLength);
   return cleaned === '' ? (locale === 'en' ? 'Customer' : 'Cliente') : cleaned;
 }
@@ -39,7 +42,7 @@ const templates: Record<Locale, readonly string[]> = {
 };
 
 /** The offline message for a customer: the same customer always gets the same one. */
-export function templateMessage(id: number, name: string, locale: Locale): string {
+export function templateMessage(id: number, name: string | null, locale: Locale): string {
   const list = templates[locale];
   const template = list[id % list.length] ?? list[0] ?? '{name}';
   return template.replace('{name}', firstName(name, locale));
@@ -60,6 +63,6 @@ export function mockCustomer(id: number): Customer {
 
 /** The customer with the message appended to its news, unless the same message is already there. */
 export function withMessage(customer: Customer, message: string, icon: string): Customer {
-  if (customer.news.some((item) => item.description === message)) return customer;
-  return { ...customer, news: [...customer.news, { icon, description: message }] };
+  if (newsOf(customer).some((item) => item.description === message)) return customer;
+  return { ...customer, news: [...newsOf(customer), { icon, description: message }] };
 }

@@ -1,7 +1,7 @@
 // The bank API client: GET and PUT /users/{id}, every way they can go wrong mapped to a retryable or final failure.
 import { ApplicationFailure } from '@temporalio/common';
 import { log } from '@temporalio/activity';
-import { parseCustomer, type Customer } from '../customer';
+import { newsOf, parseCustomer, type Customer } from '../customer';
 import { failureTypes } from '../failures';
 import { newsIcon } from '../personalize';
 import { activityFailure } from './failure';
@@ -20,8 +20,8 @@ async function readBody(res: Response, what: string): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? '0');
   if (declared > maxResponseBytes) {
     await res.body?.cancel();
-    throw retryable(
-      failureTypes.apiUnavailable,
+    throw final(
+      failureTypes.apiBadData,
       `${what}: the bank API sent ${declared} bytes, over the ${maxResponseBytes}-byte limit.`,
     );
   }
@@ -32,8 +32,8 @@ async function readBody(res: Response, what: string): Promise<string> {
     size += chunk.byteLength;
     if (size > maxResponseBytes) {
       await res.body.cancel().catch(() => undefined);
-      throw retryable(
-        failureTypes.apiUnavailable,
+      throw final(
+        failureTypes.apiBadData,
         `${what}: the bank API's answer is over the ${maxResponseBytes}-byte limit.`,
       );
     }
@@ -76,9 +76,6 @@ async function request(method: 'GET' | 'PUT', url: string, what: string, body?: 
   const said = text.trim().slice(0, 200);
   if (res.status === 404)
     throw final(failureTypes.customerNotFound, `${what}: the bank API answered 404 ${said}`.trim());
-  if (res.status === 422 || res.status === 400) {
-    throw final(failureTypes.apiRejected, `${what}: the bank API refused it (${res.status} ${said}).`);
-  }
   if (res.status === 429) {
     const delay = retryAfterMs(res.headers.get('retry-after'));
     throw retryable(
@@ -87,21 +84,23 @@ async function request(method: 'GET' | 'PUT', url: string, what: string, body?: 
       delay,
     );
   }
-  if (res.status < 200 || res.status >= 300) {
-    throw retryable(failureTypes.apiUnavailable, `${what}: the bank API answered ${res.status} ${said}`.trim());
-  }
+  if (res.status === 408) throw retryable(failureTypes.apiUnavailable, `${what}: the bank API timed out (408).`);
+  if (res.status >= 400 && res.status < 500)
+    throw final(failureTypes.apiRejected, `${what}: the bank API refused it (${res.status} ${said}).`);
+  if (res.status >= 500)
+    throw retryable(failureTypes.apiServerError, `${what}: the bank API answered ${res.status} ${said}`.trim());
+  if (res.status < 200 || res.status >= 300)
+    throw final(failureTypes.apiBadData, `${what}: the bank API answered ${res.status}, not a user.`);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
+    // A body cut short by the network reads as broken JSON too: asked again, like any answer that broke off.
     throw retryable(failureTypes.apiUnavailable, `${what}: the bank API sent a body that is not JSON.`);
   }
   const parsed = parseCustomer(json);
   if ('problem' in parsed) {
-    throw retryable(
-      failureTypes.apiUnavailable,
-      `${what}: the bank API sent a user that does not fit the SDW2023 schema (${parsed.problem}).`,
-    );
+    throw final(failureTypes.apiBadData, `${what}: the bank API's answer is not an SDW2023 user (${parsed.problem}).`);
   }
   return parsed.customer;
 }
@@ -112,10 +111,7 @@ const userUrl = (apiUrl: string, id: number): string => `${apiUrl}/users/${id}`;
 export async function fetchCustomer(apiUrl: string, id: number): Promise<Customer> {
   const customer = await request('GET', userUrl(apiUrl, id), `GET customer ${id}`);
   if (customer.id !== id) {
-    throw retryable(
-      failureTypes.apiUnavailable,
-      `GET customer ${id}: the bank API answered with customer ${customer.id}.`,
-    );
+    throw final(failureTypes.apiBadData, `GET customer ${id}: the bank API answered with customer ${customer.id}.`);
   }
   return customer;
 }
@@ -127,16 +123,17 @@ export interface LoadResult {
 }
 
 /**
- * Appends the message to the customer's news with GET then PUT (PUT replaces the whole user),
- * unless a news item with this very message is already there.
+ * Appends the message to the customer's news with GET then PUT (PUT replaces the whole user), unless a news item
+ * with this very message is already there. The PUT sends back every field the GET returned, known to the schema or
+ * not: the load changes nothing but `news`.
  */
 export async function loadCustomer(apiUrl: string, id: number, message: string): Promise<LoadResult> {
   const current = await request('GET', userUrl(apiUrl, id), `GET customer ${id} before load`);
-  if (current.news.some((item) => item.description === message)) {
+  if (newsOf(current).some((item) => item.description === message)) {
     log.info('Message already in the customer news; nothing to load', { customerId: id });
     return { customer: current, appended: false };
   }
-  const updated: Customer = { ...current, news: [...current.news, { icon: newsIcon, description: message }] };
+  const updated: Customer = { ...current, news: [...newsOf(current), { icon: newsIcon, description: message }] };
   const saved = await request('PUT', userUrl(apiUrl, id), `PUT customer ${id}`, updated);
   return { customer: saved, appended: true };
 }

@@ -155,16 +155,17 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApiSimu
   let nextUserId = 1;
   for (const user of users.values()) {
     nextUserId = Math.max(nextUserId, user.id + 1);
-    for (const item of [...user.features, ...user.news]) nextItemId = Math.max(nextItemId, (item.id ?? 0) + 1);
+    for (const item of [...(user.features ?? []), ...(user.news ?? [])])
+      nextItemId = Math.max(nextItemId, (item.id ?? 0) + 1);
   }
 
   /** Gives ids to the account, card, features and news items that have none, as the database would. */
   const withIds = (user: Customer, previous: Customer | undefined): Customer => ({
     ...user,
-    account: { ...user.account, id: user.account.id ?? previous?.account.id ?? user.id },
-    card: { ...user.card, id: user.card.id ?? previous?.card.id ?? user.id },
-    features: user.features.map((item) => ({ ...item, id: item.id ?? nextItemId++ })),
-    news: user.news.map((item) => ({ ...item, id: item.id ?? nextItemId++ })),
+    account: user.account && { ...user.account, id: user.account.id ?? previous?.account?.id ?? user.id },
+    card: user.card && { ...user.card, id: user.card.id ?? previous?.card?.id ?? user.id },
+    features: (user.features ?? []).map((item) => ({ ...item, id: item.id ?? nextItemId++ })),
+    news: (user.news ?? []).map((item) => ({ ...item, id: item.id ?? nextItemId++ })),
   });
 
   const holds = new Set<Promise<void>>();
@@ -207,10 +208,10 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApiSimu
       if (method === 'POST') {
         const body = await parseUser(req, res, newUserSchema);
         if (!body) return;
-        if ([...users.values()].some((u) => u.account.number === body.account.number)) {
+        if ([...users.values()].some((u) => u.account?.number === body.account?.number)) {
           return sendText(res, 422, 'This Account number already exists.');
         }
-        if ([...users.values()].some((u) => u.card.number === body.card.number)) {
+        if ([...users.values()].some((u) => u.card?.number === body.card?.number)) {
           return sendText(res, 422, 'This Card number already exists.');
         }
         const created = withIds({ ...body, id: nextUserId++ }, undefined);

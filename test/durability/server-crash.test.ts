@@ -60,7 +60,7 @@ test('a Temporal server killed mid-run and started again on the same database fi
     expect((JSON.parse(readFileSync(output, 'utf8')) as Customer[]).map((u) => u.id)).toEqual(ids);
     const report = JSON.parse(readFileSync(summary.reportPath, 'utf8')) as { customers: CustomerOutcome[] };
     for (const c of report.customers) {
-      expect(bankApi.users.get(c.id)!.news.filter((n) => n.description === c.message)).toHaveLength(1);
+      expect(bankApi.users.get(c.id)!.news!.filter((n) => n.description === c.message)).toHaveLength(1);
     }
   } finally {
     await worker?.stop();

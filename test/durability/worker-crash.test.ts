@@ -69,7 +69,7 @@ describe('a worker killed mid-run', () => {
       expect(exported.map((u) => u.id)).toEqual(ids);
       const report = JSON.parse(readFileSync(summary.reportPath, 'utf8')) as { customers: CustomerOutcome[] };
       for (const c of report.customers) {
-        const news = bankApi.users.get(c.id)!.news;
+        const news = bankApi.users.get(c.id)!.news!;
         expect(news.filter((n) => n.description === c.message)).toHaveLength(1);
       }
     } finally {

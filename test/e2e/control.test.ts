@@ -124,7 +124,7 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
     expect(loaded.length + notReached.length).toBe(ids.length);
     expect(notReached[0]!.error!.message).toBe('The run was cancelled before this customer was processed.');
     for (const c of loaded) {
-      expect(pipeline.bankApi.users.get(c.id)!.news.some((n) => n.description === c.message)).toBe(true);
+      expect(pipeline.bankApi.users.get(c.id)!.news!.some((n) => n.description === c.message)).toBe(true);
     }
     const exported = JSON.parse(readFileSync(output, 'utf8')) as { id: number }[];
     expect(exported.map((u) => u.id)).toEqual(loaded.map((c) => c.id));
@@ -166,7 +166,7 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
         [27, 'loaded', 'api'],
         [28, 'loaded', 'api'],
       ]);
-      for (const c of report.customers) expect(back.users.get(c.id)!.news.at(-1)?.description).toBe(c.message);
+      for (const c of report.customers) expect(back.users.get(c.id)!.news!.at(-1)?.description).toBe(c.message);
       // The first run's export is untouched; the retry's sits beside it.
       expect((JSON.parse(readFileSync(output, 'utf8')) as { name: string }[]).map((u) => u.name)).toEqual([
         'Cliente 26',

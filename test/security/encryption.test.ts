@@ -30,8 +30,8 @@ describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
       ...(await batchHistories(raw, runId)),
     ]);
     for (const user of users.filter((u) => u.id <= 2)) {
-      expect(stored).not.toContain(user.name.split(' ')[0]);
-      expect(stored).not.toContain(user.account.number);
+      expect(stored).not.toContain(user.name!.split(' ')[0]);
+      expect(stored).not.toContain(user.account!.number);
     }
     expect(stored).not.toContain(report.customers[0]!.message);
     expect(stored).not.toContain('cannot be updated');

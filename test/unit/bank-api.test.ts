@@ -82,12 +82,12 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
   });
 
   test('loads a message once: a second load of the same message changes nothing', async () => {
-    const before = api.users.get(5)!.news.length;
+    const before = api.users.get(5)!.news!.length;
     const first = await env.run(bankApi.loadCustomer, api.url, 5, 'Olá, invista!');
     const again = await env.run(bankApi.loadCustomer, api.url, 5, 'Olá, invista!');
     expect(first.appended).toBe(true);
     expect(again.appended).toBe(false);
-    const news = api.users.get(5)!.news;
+    const news = api.users.get(5)!.news!;
     expect(news).toHaveLength(before + 1);
     expect(news.at(-1)).toEqual({ id: expect.any(Number) as number, icon: newsIcon, description: 'Olá, invista!' });
     expect(again.customer).toEqual(api.users.get(5));
@@ -105,7 +105,7 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
     });
     expect(loaded).toMatchObject({ status: 'loaded', wrote: true, attempt: 3 });
     expect(loaded.customer).toEqual(api.users.get(6));
-    expect(api.users.get(6)!.news.at(-1)?.description).toBe('Oi Seis, invista!');
+    expect(api.users.get(6)!.news!.at(-1)?.description).toBe('Oi Seis, invista!');
   });
 
   test('a mock record is never loaded into the bank, and the file sink alone calls nothing', async () => {

@@ -29,7 +29,7 @@ function record(id: number, line: number, overrides: Partial<CustomerOutcome> = 
       stepErrors: {},
       ...overrides,
     },
-    customer: { ...user, news: [...user.news, { icon: newsIcon, description: message }] },
+    customer: { ...user, news: [...user.news!, { icon: newsIcon, description: message }] },
   };
 }
 

@@ -64,13 +64,13 @@ describe('the SDW2023 bank API simulator', () => {
     const put = await fetch(`${first.url}/users/7`, {
       method: 'PUT',
       headers: json,
-      body: JSON.stringify({ ...user, news: [...user.news, { icon: 'i', description: 'kept' }] }),
+      body: JSON.stringify({ ...user, news: [...user.news!, { icon: 'i', description: 'kept' }] }),
     });
     expect(put.status).toBe(200);
     await first.close();
     const second = await startBankApi({ seed: seed(), stateFile });
     try {
-      expect(second.users.get(7)!.news.at(-1)).toMatchObject({ description: 'kept' });
+      expect(second.users.get(7)!.news!.at(-1)).toMatchObject({ description: 'kept' });
     } finally {
       await second.close();
     }

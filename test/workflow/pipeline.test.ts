@@ -3,7 +3,7 @@ import { maxBatchSize } from '../../src/workflows/api';
 import { byId, csvOf, seed, startPipeline, type Pipeline, downUrl } from '../helpers';
 
 const seedUsers = new Map(seed().map((u) => [u.id, u]));
-const accountAndCardNumbers = [...seedUsers.values()].flatMap((u) => [u.account.number, u.card.number]);
+const accountAndCardNumbers = [...seedUsers.values()].flatMap((u) => [u.account!.number, u.card!.number]);
 
 describe('the pipeline on a real Temporal server, with the LLM simulator', () => {
   let pipeline: Pipeline;
@@ -18,7 +18,7 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
     Object.assign(pipeline.llm.faults, { rejectKey: false, badReplyRate: 0 });
   });
   /** The news items a customer has now that the seed did not give it. */
-  const newsAdded = (id: number) => pipeline.bankApi.users.get(id)!.news.slice(seedUsers.get(id)!.news.length);
+  const newsAdded = (id: number) => pipeline.bankApi.users.get(id)!.news!.slice(seedUsers.get(id)!.news!.length);
 
   test('a full batch of 100 of the largest ids a CSV may hold: the batch starts, and its ids find it', async () => {
     const ids = Array.from({ length: maxBatchSize }, (_, i) => Number.MAX_SAFE_INTEGER - i);
@@ -46,12 +46,12 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
       expect(customer.model).toBe('gpt-4o-mini-simulated');
       expect(customer.tokens.completionTokens).toBeGreaterThan(0);
       const inBank = pipeline.bankApi.users.get(customer.id)!;
-      expect(inBank.news.filter((n) => n.description === customer.message)).toEqual([
+      expect(inBank.news!.filter((n) => n.description === customer.message)).toEqual([
         expect.objectContaining({ icon: newsIcon, description: customer.message }),
       ]);
-      expect(customer.message!.startsWith(inBank.name.split(' ')[0]!)).toBe(true);
+      expect(customer.message!.startsWith(inBank.name!.split(' ')[0]!)).toBe(true);
       expect([...customer.message!].length).toBeLessThanOrEqual(100);
-      expect(exported?.find((u) => u.id === customer.id)?.news.at(-1)?.description).toBe(customer.message);
+      expect(exported?.find((u) => u.id === customer.id)?.news?.at(-1)?.description).toBe(customer.message);
     }
     expect(summary.estimatedCostUsd).toBeGreaterThan(0);
   });
@@ -89,7 +89,7 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
       ['loaded', 'mock', 'api_unavailable'],
       ['loaded', 'mock', 'api_unavailable'],
     ]);
-    expect(fileOnly.exported?.map((u) => u.news.at(-1)?.description)).toEqual(
+    expect(fileOnly.exported?.map((u) => u.news!.at(-1)?.description)).toEqual(
       fileOnly.report.customers.map((c) => c.message),
     );
   });
@@ -143,7 +143,7 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
     expect(user1.error?.message).toContain('This User ID 1 cannot be updated.');
     expect(user1.attempts.load).toBe(1);
     // Not loaded, but not lost: the export still holds it with its message.
-    expect(exported?.find((u) => u.id === 1)?.news.at(-1)?.description).toBe(user1.message);
+    expect(exported?.find((u) => u.id === 1)?.news?.at(-1)?.description).toBe(user1.message);
   });
 
   test('an id the bank does not know ends failed with reason not_found and no mock data', async () => {
@@ -199,7 +199,7 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
     expect(pipeline.llm.requests.length - before).toBe(3);
     for (const id of ids) {
       const user = pipeline.bankApi.users.get(id)!;
-      const [first, ...rest] = user.name.split(' ');
+      const [first, ...rest] = user.name!.split(' ');
       expect(sent).toContain(first);
       for (const surname of rest) expect(sent).not.toContain(surname);
     }
