@@ -66,6 +66,8 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
   const customers: ReportedCustomer[] = [];
   const invalidRows: InvalidRow[] = [];
   let options: EtlRunInput | undefined;
+  /** What the latest run of the chain carried in: its bank API outages so far. */
+  let latestProgress: EtlRunInput['progress'];
   let startedAt: string | undefined;
   let summary: RunSummary | undefined;
   let state: ReportState | undefined;
@@ -95,7 +97,9 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
     for (const event of events) {
       const eventId = String(event.eventId);
       if (event.workflowExecutionStartedEventAttributes) {
-        options ??= await decodePayload<EtlRunInput>(converter, event.workflowExecutionStartedEventAttributes.input);
+        const input = await decodePayload<EtlRunInput>(converter, event.workflowExecutionStartedEventAttributes.input);
+        if (options === undefined) latestProgress = input.progress;
+        options = input; // the first run's, once the walk is done
       } else if (event.activityTaskScheduledEventAttributes) {
         activityTypes.set(eventId, event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
       } else if (event.activityTaskCompletedEventAttributes) {
@@ -146,7 +150,7 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
   return {
     runId,
     // The run's own clock (the export's) when it finished; otherwise when Temporal started its first run.
-    startedAt: summary?.startedAt ?? options?.progress?.startedAt ?? startedAt,
+    startedAt: summary?.startedAt ?? latestProgress?.startedAt ?? startedAt,
     endedAt: summary?.endedAt ?? endedAt,
     state,
     retryOf: run.retryOf ?? null,
@@ -156,6 +160,7 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
     counts,
     estimatedCostUsd: customers.reduce((sum, customer) => sum + customer.estimatedCostUsd, 0),
     pricesTakenOn,
+    bankApiOutages: summary?.bankApiOutages ?? latestProgress?.bankApiOutages ?? [],
     madeFrom: 'temporal',
     invalidRows,
     customers,

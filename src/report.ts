@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { estimateCostUsd } from './pricing';
 import type { Counts, CustomerOutcome, InvalidRow } from './outcomes';
-import type { SinkChoice } from './workflows/api';
+import type { BankApiOutage, SinkChoice } from './workflows/api';
 
 export type ReportState = 'running' | 'completed' | 'cancelled' | 'failed' | 'terminated' | 'timed_out';
 
@@ -22,6 +22,8 @@ export interface RunReport {
   counts: Counts;
   estimatedCostUsd: number;
   pricesTakenOn: string;
+  /** Times the bank API answered no one during the run. */
+  bankApiOutages: BankApiOutage[];
   /** Where the report was made: by the run's export, or rebuilt afterwards from Temporal's history of the run. */
   madeFrom: 'export' | 'temporal';
   invalidRows: InvalidRow[];
@@ -57,6 +59,10 @@ export function reportAsTable(report: RunReport): string {
     `  rows ${c.rows}: loaded ${c.loaded}, skipped ${c.skipped}, failed ${c.failed}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
     `  from mock ${c.fromMock}, template messages ${c.templated}`,
     `  tokens ${c.promptTokens} in + ${c.completionTokens} out, estimated ${usd(report.estimatedCostUsd)} (prices of ${report.pricesTakenOn})`,
+    ...report.bankApiOutages.map(
+      (o) =>
+        `  bank API down from ${o.since} to ${o.until ?? 'the end of the run'}${o.gaveUp ? ': the run stopped waiting and applied its failure policies' : ': the run waited'}`,
+    ),
     `  made from ${report.madeFrom === 'temporal' ? "Temporal's history of the run" : "the run's export"}`,
     '',
     '      id  line  status   data    by        attempts f/w/l  reason / message',

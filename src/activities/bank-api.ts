@@ -107,6 +107,27 @@ async function request(method: 'GET' | 'PUT', url: string, what: string, body?: 
 
 const userUrl = (apiUrl: string, id: number): string => `${apiUrl}/users/${id}`;
 
+/** A probe waits this long for an answer: an API that takes longer is not serving anyone. */
+const probeTimeoutMs = 5_000;
+
+/**
+ * Whether the bank API answers at all: one GET /users/{id}, and any answer but a 5xx, 408 or 429 (a 404 too) means
+ * it is serving requests. Never throws.
+ */
+export async function bankApiAnswers(apiUrl: string, id: number): Promise<boolean> {
+  try {
+    const res = await fetch(userUrl(apiUrl, id), {
+      headers: { accept: 'application/json' },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(probeTimeoutMs),
+    });
+    await res.body?.cancel().catch(() => undefined);
+    return res.status < 500 && res.status !== 408 && res.status !== 429;
+  } catch {
+    return false;
+  }
+}
+
 /** GET /users/{id}: the customer as the bank holds it. */
 export async function fetchCustomer(apiUrl: string, id: number): Promise<Customer> {
   const customer = await request('GET', userUrl(apiUrl, id), `GET customer ${id}`);

@@ -8,7 +8,7 @@ import { canWriteIn, writeAtomically, type Put } from '../files';
 import { emptyCounts, newOutcome, tally, type CustomerOutcome, type InvalidRow } from '../outcomes';
 import { pricesTakenOn } from '../pricing';
 import { reported, reportPathFor } from '../report';
-import type { RunSummary, SinkChoice } from '../workflows/api';
+import type { BankApiOutage, RunSummary, SinkChoice } from '../workflows/api';
 import { readCsvRows, type CsvRow } from './extract';
 import { activityFailure } from './failure';
 import { writeReportFiles } from './report-files';
@@ -24,6 +24,7 @@ export interface ExportInput {
   /** The run was cancelled: customers it did not reach are reported as such. */
   cancelled: boolean;
   retryOf: string | null;
+  bankApiOutages: BankApiOutage[];
 }
 
 export type ExportResult = Omit<RunSummary, 'runId' | 'startedAt'>;
@@ -103,6 +104,7 @@ export async function exportResults(store: RecordStore, input: ExportInput): Pro
         counts,
         estimatedCostUsd,
         pricesTakenOn,
+        bankApiOutages: input.bankApiOutages,
         madeFrom: 'export',
       },
       invalidRows,
@@ -112,7 +114,15 @@ export async function exportResults(store: RecordStore, input: ExportInput): Pro
     await rm(customersFile, { force: true });
   }
   log.info('Run exported', { runId: input.runId, exportFile, reportFile, htmlReportPath });
-  return { endedAt, counts, estimatedCostUsd, exportPath: exportFile, reportPath: reportFile, htmlReportPath };
+  return {
+    endedAt,
+    counts,
+    estimatedCostUsd,
+    exportPath: exportFile,
+    reportPath: reportFile,
+    htmlReportPath,
+    bankApiOutages: input.bankApiOutages,
+  };
 }
 
 type Reading = Promise<CustomerRecord | undefined>;

@@ -45,6 +45,9 @@ export const createActivities = (deps: ActivityDeps) => {
       const customer = await bankApi.fetchCustomer(args.apiUrl ?? deps.apiUrl, args.id);
       return { customer, attempt: Context.current().info.attempt };
     },
+    /** Whether the bank API answers anyone, asked about a customer other than the one whose step failed. */
+    probeBankApi: async (args: { apiUrl: string | undefined; id: number }): Promise<boolean> =>
+      bankApi.bankApiAnswers(args.apiUrl ?? deps.apiUrl, args.id),
     writeMessage: async (args: WriteMessageInput): Promise<WrittenMessage> => {
       await paceLlmCall();
       return writeMessage(deps.llm, args);

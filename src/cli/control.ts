@@ -39,6 +39,18 @@ function printProgress(p: Progress): void {
   );
   console.log(`  rows read   ${c.rows} (${c.invalid} invalid, ${c.duplicates} duplicates)`);
   console.log(`  from mock   ${c.fromMock}, templated ${c.templated}`);
+  console.log(`  bank API    ${bankApiLine(p)}`);
+}
+
+/** How the bank API stands in a run: answering, waited for, or given up on. */
+export function bankApiLine(p: Progress): string {
+  const { status, since } = p.bankApi;
+  if (status === 'up') return 'answering';
+  const ago = Math.round((Date.now() - Date.parse(since!)) / 1000);
+  const wait = Math.round(p.apiOutageWaitMs / 1000);
+  return status === 'down'
+    ? `down since ${since} (${ago} s): the run waits for it, up to ${wait} s, before its failure policies apply`
+    : `down since ${since} (${ago} s), longer than the run waits (${wait} s): its failure policies apply`;
 }
 
 export function registerControl(program: Command): void {

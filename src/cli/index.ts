@@ -4,6 +4,7 @@ import { startCodecServer } from '../codec-server';
 import { loadConfig, loadDotEnv } from '../config';
 import { locales } from '../personalize';
 import { createWorker } from '../worker';
+import type { RunFlags } from './run';
 import {
   apiFailurePolicies,
   defaultRunOptions,
@@ -14,10 +15,10 @@ import {
   sinkChoices,
 } from '../workflows/api';
 import { registerAudit } from './audit';
-import { action, oneOf, port, positiveInt, positiveNumber, UsageError } from './context';
+import { action, duration, oneOf, port, positiveInt, positiveNumber, UsageError } from './context';
 import { registerControl } from './control';
 import { demo } from './demo';
-import { runCommand, type RunFlags } from './run';
+import { runCommand } from './run';
 import { registerSimulate } from './simulate';
 
 loadDotEnv();
@@ -84,13 +85,28 @@ program
     positiveInt(maxPageSize),
     defaultRunOptions.pageSize,
   )
+  .option(
+    '--api-outage-wait <duration>',
+    'how long to wait out a bank API that answers no one before the failure policies apply (30s, 15m, 1h)',
+    duration,
+    defaultRunOptions.apiOutageWaitMs,
+  )
   .option('--id <runId>', 'the run id (the workflow id); generated when not given')
   .option('--detach', 'print the run id and exit without waiting')
   .action(
-    action(async (flags: RunFlags & { output: string }, command: Command) => {
-      const explicitOutput = command.getOptionValueSource('output') === 'cli';
-      return runCommand({ ...flags, output: explicitOutput ? flags.output : undefined }, loadConfig());
-    }),
+    action(
+      async (
+        flags: Omit<RunFlags, 'apiOutageWaitMs'> & { output: string; apiOutageWait: number },
+        command: Command,
+      ) => {
+        const explicitOutput = command.getOptionValueSource('output') === 'cli';
+        const { apiOutageWait, ...rest } = flags;
+        return runCommand(
+          { ...rest, apiOutageWaitMs: apiOutageWait, output: explicitOutput ? flags.output : undefined },
+          loadConfig(),
+        );
+      },
+    ),
   );
 
 program

@@ -30,6 +30,7 @@ export interface RunFlags {
   sink: RunOptions['sink'];
   locale?: RunOptions['locale'];
   pageSize: number;
+  apiOutageWaitMs: number;
   id?: string;
   detach?: boolean;
 }
@@ -55,13 +56,15 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
     onLlmFailure: flags.onLlmFailure,
     locale: flags.locale ?? config.locale,
     pageSize: flags.pageSize,
+    apiOutageWaitMs: flags.apiOutageWaitMs,
   };
 }
 
 function progressLine(p: Progress): string {
   const c = p.counts;
   const done = c.loaded + c.skipped + c.failed;
-  return `${p.state}: ${done} done (${c.loaded} loaded, ${c.skipped} skipped, ${c.failed} failed), ${p.inFlight} in flight, ${c.invalid + c.duplicates} rows set aside`;
+  const waiting = p.bankApi.status === 'down' ? `, waiting for the bank API since ${p.bankApi.since}` : '';
+  return `${p.state}: ${done} done (${c.loaded} loaded, ${c.skipped} skipped, ${c.failed} failed), ${p.inFlight} in flight, ${c.invalid + c.duplicates} rows set aside${waiting}`;
 }
 
 /** Lists up to this many customers' outcomes under a run's summary. */

@@ -42,6 +42,8 @@ export interface RunOptions {
   locale: Locale;
   /** Rows read per page; the run continues as new after each page, so history stays bounded. */
   pageSize: number;
+  /** How long the run waits out a bank API that answers no one before --on-api-failure and load failures apply. */
+  apiOutageWaitMs: number;
   /** The run whose failed, skipped and mock customers this run processes again. */
   retryOf?: string;
 }
@@ -64,7 +66,25 @@ export const defaultRunOptions: Omit<RunOptions, 'input'> = {
   locale: 'pt-BR',
   // A page of 5,000 rows is about 50 batches and a few hundred events of the run's history.
   pageSize: 5000,
+  // A real bank's API is down for minutes (a Spring restart takes most of one), not seconds.
+  apiOutageWaitMs: 15 * 60_000,
 };
+
+/** Whether the bank API answers: `down` while the run waits for it, `gaveUp` once it waited --api-outage-wait. */
+export interface BankApiState {
+  status: 'up' | 'down' | 'gaveUp';
+  /** When it stopped answering; null while up. */
+  since: string | null;
+}
+
+/** A time the bank API answered no one, as the run saw it. */
+export interface BankApiOutage {
+  since: string;
+  /** When it answered again; null if it had not by the end of the run. */
+  until: string | null;
+  /** The run stopped waiting and applied its failure policies. */
+  gaveUp: boolean;
+}
 
 /** What the run carries from one continue-as-new to the next. */
 export interface RunProgress {
@@ -73,6 +93,10 @@ export interface RunProgress {
   cursor: CsvCursor | undefined;
   pages: number;
   counts: Counts;
+  bankApi: BankApiState;
+  bankApiOutages: BankApiOutage[];
+  /** The customer the run probes the bank API with while it is down. */
+  probeId: number | null;
 }
 
 export interface EtlRunInput extends Partial<RunOptions> {
@@ -95,6 +119,8 @@ export interface PersonalizeBatchInput extends StepOptions {
   customers: CustomerRow[];
   /** Customers of the batch in flight at once; all of them when absent. */
   window?: number;
+  /** The bank API as the run saw it when the batch started. */
+  bankApi?: BankApiState;
 }
 
 export interface BatchOutcome {
@@ -114,6 +140,8 @@ export interface Progress {
   /** Customer ids of the batches being processed: those in flight, and those done or waiting in the same batches. */
   inFlightIds: number[];
   retryOf: string | null;
+  bankApi: BankApiState;
+  apiOutageWaitMs: number;
 }
 
 export interface RunSummary {
@@ -125,12 +153,17 @@ export interface RunSummary {
   exportPath: string | null;
   reportPath: string;
   htmlReportPath: string;
+  bankApiOutages: BankApiOutage[];
 }
 
 export const progressQuery = defineQuery<Progress>('progress');
 /** No new batch of customers starts until resumed; the open batches finish. */
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
+/** From a batch to its run: the bank API answers no one (a probe of another customer failed too). */
+export const bankApiDownSignal = defineSignal<[{ since: string; probeId: number }]>('bankApiDown');
+/** From the run to its open batches: the bank API is down, back, or given up on. */
+export const bankApiStateSignal = defineSignal<[BankApiState]>('bankApiState');
 
 /** A batch is named by the CSV lines it spans, unique within a run. */
 export const batchWorkflowId = (runId: string, customers: CustomerRow[]): string =>

@@ -15,17 +15,21 @@ import { failureTypes } from '../failures';
 import { newOutcome, type CustomerRow, type Step, type StepError } from '../outcomes';
 import { firstName, mockCustomer, templateMessage, withMessage, newsIcon } from '../personalize';
 import type { StepOptions } from './api';
+import { outageFailureTypes, type BankApiGate } from './bank-api-gate';
 
-/** The bank API is flaky: eight attempts over about 12 s ride out short outages before the fallback policy decides. */
-export const fetchRetry: RetryPolicy = {
+/**
+ * A bank call rides out a blip with four attempts over about 3.5 s; a longer failure goes to the batch's gate, which
+ * tells an outage (wait for it) from this customer's own problem. A customer's own data and refusals are final.
+ */
+export const bankRetry: RetryPolicy = {
   initialInterval: '500 ms',
   backoffCoefficient: 2,
   maximumInterval: '2 s',
-  maximumAttempts: 8,
-  nonRetryableErrorTypes: [failureTypes.customerNotFound, failureTypes.apiRejected],
+  maximumAttempts: 4,
+  nonRetryableErrorTypes: [failureTypes.customerNotFound, failureTypes.apiRejected, failureTypes.apiBadData],
 };
-/** A load has no fallback and its message is already paid for: it keeps trying for about 35 s. */
-export const loadRetry: RetryPolicy = { ...fetchRetry, maximumAttempts: 20 };
+/** A step that keeps failing while the API serves others is this customer's problem after this many rounds of retries. */
+const maxBankRounds = 3;
 /** One HTTP request is cut at 10 s (apiRequestTimeoutMs); a load makes two (GET, then PUT). */
 const bankApiTimeout = '25 s';
 /** LLM outages are usually short; four attempts, then the LLM-failure policy. Bad replies retry at once (nextRetryDelay). */
@@ -47,9 +51,11 @@ const recordTimeout = '10 s';
  * which is most of what a customer would cost the server. A dead worker's local activities run again once the
  * batch's workflow task times out (10 s); the load is idempotent, so that is safe.
  */
-const { fetchCustomer } = proxyLocalActivities<Activities>({ startToCloseTimeout: bankApiTimeout, retry: fetchRetry });
+const { fetchCustomer, loadCustomer } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: bankApiTimeout,
+  retry: bankRetry,
+});
 const { writeMessage } = proxyLocalActivities<Activities>({ startToCloseTimeout: llmTimeout, retry: llmRetry });
-const { loadCustomer } = proxyLocalActivities<Activities>({ startToCloseTimeout: bankApiTimeout, retry: loadRetry });
 export const { recordOutcomes } = proxyLocalActivities<Activities>({
   startToCloseTimeout: recordTimeout,
   retry: recordRetry,
@@ -82,6 +88,7 @@ function describe(err: unknown, policy: RetryPolicy): StepFailure {
 const reasons: Record<string, string> = {
   [failureTypes.customerNotFound]: 'not_found',
   [failureTypes.apiRejected]: 'api_rejected',
+  [failureTypes.apiBadData]: 'api_bad_data',
   [failureTypes.llmRejected]: 'llm_rejected',
   [failureTypes.llmBadReply]: 'llm_bad_reply',
   [failureTypes.llmRateLimited]: 'llm_rate_limited',
@@ -89,11 +96,61 @@ const reasons: Record<string, string> = {
 };
 const reasonFor = (failure: StepFailure, fallback: string): string => reasons[failure.type ?? ''] ?? fallback;
 
+/** A bank step that ended without success: how many attempts it made, and why. */
+class BankStepFailed extends Error {
+  constructor(
+    readonly attempts: number,
+    readonly stepError: StepError,
+  ) {
+    super(stepError.message);
+  }
+}
+
+/**
+ * Runs a bank step through the gate: an outage-class failure is asked about (is the API serving others?) and the
+ * step runs again when it should, so an outage shorter than --api-outage-wait costs time, never a fallback.
+ */
+async function throughGate<T extends { attempt: number }>(
+  gate: BankApiGate,
+  id: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  let attempts = 0;
+  for (let round = 1; ; round++) {
+    try {
+      const result = await work();
+      gate.answered(id);
+      return { ...result, attempt: attempts + result.attempt };
+    } catch (err) {
+      const failure = describe(err, bankRetry);
+      attempts += failure.attempts;
+      const type = failure.type ?? '';
+      if (!outageFailureTypes.includes(type)) {
+        if (type !== '') gate.answered(id);
+        throw new BankStepFailed(attempts, { reason: reasonFor(failure, 'api_unavailable'), message: failure.message });
+      }
+      // The API served others all along: a 5xx that repeats is this customer's (its data breaks the API).
+      const verdict = round < maxBankRounds ? await gate.afterFailure(id) : 'customer';
+      if (verdict === 'retry') continue;
+      if (verdict === 'gaveUp') {
+        const since = gate.state().since;
+        const message = `${failure.message} The bank API answered no one from ${since} for longer than the run waits (--api-outage-wait).`;
+        throw new BankStepFailed(attempts, { reason: 'api_down', message });
+      }
+      const reason = type === failureTypes.apiServerError ? 'api_error' : 'api_unavailable';
+      throw new BankStepFailed(attempts, { reason, message: failure.message });
+    }
+  }
+}
+
+/** The reasons a fetch can end with for which --on-api-failure applies: the API did not answer for the customer. */
+const noAnswerReasons = ['api_down', 'api_unavailable'];
+
 /**
  * One customer: fetch from the bank API, write a message, deliver it to the run's sinks; returns the outcome and
- * the user to export. Every fallback is a decision recorded in the outcome, never silent.
+ * the user to export (as the bank has it). Every fallback is a decision recorded in the outcome, never silent.
  */
-export async function runCustomerSteps(input: StepOptions & CustomerRow): Promise<CustomerRecord> {
+export async function runCustomerSteps(input: StepOptions & CustomerRow, gate: BankApiGate): Promise<CustomerRecord> {
   const { id, apiUrl, locale } = input;
   const outcome = newOutcome(id, input.line);
   /** Runs a step and records how long it took on the workflow's clock (deterministic on replay). */
@@ -106,11 +163,13 @@ export async function runCustomerSteps(input: StepOptions & CustomerRow): Promis
     }
   };
   /** Records a step that ended without success: its attempts, and its error as the customer's latest. */
-  const stepFailed = (step: Step, err: unknown, policy: RetryPolicy, fallbackReason: string): StepError => {
-    const failure = describe(err, policy);
-    outcome.attempts[step] = failure.attempts;
-    return (outcome.error = outcome.stepErrors[step] =
-      { reason: reasonFor(failure, fallbackReason), message: failure.message });
+  const stepFailed = (step: Step, attempts: number, error: StepError): StepError => {
+    outcome.attempts[step] = attempts;
+    return (outcome.error = outcome.stepErrors[step] = error);
+  };
+  const bankStepFailed = (step: Step, err: unknown): StepError => {
+    if (!(err instanceof BankStepFailed)) throw err;
+    return stepFailed(step, err.attempts, err.stepError);
   };
   /** The outcome, and the user the export will hold (none when the customer has no data). */
   const finish = (customer: Customer | null): CustomerRecord => ({ outcome, customer });
@@ -118,13 +177,13 @@ export async function runCustomerSteps(input: StepOptions & CustomerRow): Promis
   // Extract.
   let customer: Customer;
   try {
-    const fetched = await timed('fetch', () => fetchCustomer({ apiUrl, id }));
+    const fetched = await timed('fetch', () => throughGate(gate, id, () => fetchCustomer({ apiUrl, id })));
     customer = fetched.customer;
     outcome.attempts.fetch = fetched.attempt;
     outcome.source = 'api';
   } catch (err) {
-    const { reason } = stepFailed('fetch', err, fetchRetry, 'api_unavailable');
-    if (reason !== 'api_unavailable' || input.onApiFailure === 'fail') return finish(null);
+    const { reason } = bankStepFailed('fetch', err);
+    if (!noAnswerReasons.includes(reason) || input.onApiFailure === 'fail') return finish(null);
     if (input.onApiFailure === 'skip') {
       outcome.status = 'skipped';
       return finish(null);
@@ -144,7 +203,11 @@ export async function runCustomerSteps(input: StepOptions & CustomerRow): Promis
     outcome.tokens = written.tokens;
     outcome.attempts.write = written.attempt;
   } catch (err) {
-    stepFailed('write', err, llmRetry, 'llm_unavailable');
+    const failure = describe(err, llmRetry);
+    stepFailed('write', failure.attempts, {
+      reason: reasonFor(failure, 'llm_unavailable'),
+      message: failure.message,
+    });
     if (input.onLlmFailure === 'fail') return finish(null);
     outcome.message = templateMessage(id, customer.name, locale);
     outcome.messageSource = 'template';
@@ -155,7 +218,9 @@ export async function runCustomerSteps(input: StepOptions & CustomerRow): Promis
   // Load.
   try {
     const loaded = await timed('load', () =>
-      loadCustomer({ sink: input.sink, apiUrl, id, message, customer: personalized, source: outcome.source! }),
+      throughGate(gate, id, () =>
+        loadCustomer({ sink: input.sink, apiUrl, id, message, customer: personalized, source: outcome.source! }),
+      ),
     );
     outcome.attempts.load = loaded.attempt;
     if (loaded.status === 'skipped') {
@@ -164,8 +229,8 @@ export async function runCustomerSteps(input: StepOptions & CustomerRow): Promis
     } else outcome.status = 'loaded';
     return finish(loaded.customer);
   } catch (err) {
-    stepFailed('load', err, loadRetry, 'api_unavailable');
-    // Not loaded, but nothing is lost: the export still holds the customer with its message.
-    return finish(personalized);
+    bankStepFailed('load', err);
+    // Not loaded: the export shows the customer as the bank has it; the message is in the report only.
+    return finish(customer);
   }
 }

@@ -26,6 +26,7 @@ import {
   progressQuery,
   resumeSignal,
   searchAttributes,
+  type BankApiState,
   type EtlRunInput,
   type RunOptions,
   type RunProgress,
@@ -33,6 +34,7 @@ import {
   type RunSummary,
   type StepOptions,
 } from './api';
+import { watchBankApi } from './bank-api-watch';
 import { batchPlan, lanesFor } from './lanes';
 import { personalizeBatch } from './personalize-batch';
 
@@ -65,12 +67,18 @@ const { exportResults } = proxyActivities<Activities>({
  * Starts one batch of customers and tallies their outcomes. A batch in flight is shielded from the run's
  * cancellation: its customers finish, so no load is left half-done.
  */
-function startBatch(options: StepOptions, customers: CustomerRow[], window: number, counts: Counts): Promise<void> {
+function startBatch(
+  options: StepOptions,
+  customers: CustomerRow[],
+  window: number,
+  bankApi: BankApiState,
+  counts: Counts,
+): Promise<void> {
   const { runId } = options;
   return CancellationScope.nonCancellable(() =>
     executeChild(personalizeBatch, {
       workflowId: batchWorkflowId(runId, customers),
-      args: [{ ...options, customers, window }],
+      args: [{ ...options, customers, window, bankApi }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       typedSearchAttributes: [
@@ -107,11 +115,16 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     cursor: undefined,
     pages: 0,
     counts: emptyCounts(),
+    bankApi: { status: 'up', since: null },
+    bankApiOutages: [],
+    probeId: null,
   };
   const { counts } = progress;
   // The customers in flight are the lanes in use; the ids are those of the open batches.
   const openIds = new Set<number>();
+  const openBatches = new Set<string>();
   let lanesInUse = 0;
+  const bankApi = watchBankApi(progress, options.apiUrl, options.apiOutageWaitMs, () => [...openBatches]);
   let state: RunState = 'running';
   setHandler(progressQuery, () => ({
     runId,
@@ -121,6 +134,8 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     inFlight: lanesInUse,
     inFlightIds: [...openIds],
     retryOf: options.retryOf ?? null,
+    bankApi: bankApi.state(),
+    apiOutageWaitMs: options.apiOutageWaitMs,
   }));
   setHandler(pauseSignal, () => void (progress.paused = true));
   setHandler(resumeSignal, () => void (progress.paused = false));
@@ -147,15 +162,19 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     const plan = batchPlan(options);
     for (let start = 0; start < page.ids.length; start += plan.size) {
       const batch = page.ids.slice(start, start + plan.size);
-      await condition(() => !progress.paused && lanesFor(plan, lanesInUse) > 0);
+      // While the bank API answers no one, no new batch starts.
+      await condition(() => !progress.paused && bankApi.state().status !== 'down' && lanesFor(plan, lanesInUse) > 0);
       const window = lanesFor(plan, lanesInUse);
+      const batchId = batchWorkflowId(runId, batch);
       lanesInUse += window;
+      openBatches.add(batchId);
       for (const row of batch) openIds.add(row.id);
       const done = (): void => {
         lanesInUse -= window;
+        openBatches.delete(batchId);
         for (const row of batch) openIds.delete(row.id);
       };
-      running.push(startBatch(stepOptions, batch, window, counts).finally(done));
+      running.push(startBatch(stepOptions, batch, window, bankApi.state(), counts).finally(done));
     }
     await Promise.all(running);
     progress.pages += 1;
@@ -168,6 +187,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     // Cancelled: start nothing more, let the open batches finish, then export what was done.
     cancelled = err;
     state = 'draining';
+    await CancellationScope.nonCancellable(() => bankApi.stopWaiting());
   }
 
   const exported = await CancellationScope.nonCancellable(async () => {
@@ -181,6 +201,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       startedAt: progress.startedAt,
       cancelled: cancelled !== undefined,
       retryOf: options.retryOf ?? null,
+      bankApiOutages: progress.bankApiOutages,
     });
   });
   if (cancelled) {

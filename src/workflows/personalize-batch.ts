@@ -2,6 +2,7 @@
 import { log, upsertSearchAttributes } from '@temporalio/workflow';
 import type { CustomerRecord } from '../activities/store/store';
 import { searchAttributes, type BatchOutcome, type PersonalizeBatchInput } from './api';
+import { createBankApiGate } from './bank-api-gate';
 import { recordOutcomes, runCustomerSteps } from './customer-steps';
 
 /**
@@ -9,14 +10,20 @@ import { recordOutcomes, runCustomerSteps } from './customer-steps';
  * still has its own steps, retries, fallbacks and outcome.
  */
 export async function personalizeBatch(input: PersonalizeBatchInput): Promise<BatchOutcome> {
-  const { customers, window, ...options } = input;
+  const { customers, window, bankApi, ...options } = input;
+  const gate = createBankApiGate(
+    options.apiUrl,
+    customers.map((c) => c.id),
+    bankApi,
+  );
   // A sliding window: `window` lanes, each taking the next customer as soon as its last one is done.
   const records: CustomerRecord[] = [];
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < customers.length) {
+      await gate.open(); // while the bank API answers no one, no new customer starts
       const i = next++;
-      records[i] = await runCustomerSteps({ ...options, ...customers[i]! });
+      records[i] = await runCustomerSteps({ ...options, ...customers[i]! }, gate);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(window ?? customers.length, customers.length)) }, lane));

@@ -44,7 +44,19 @@ describe('the sdw-etl command', () => {
     const input = writeCsv(pipeline.dir, csvOf([11, 12, 13]), 'down.csv');
     const output = path.join(pipeline.dir, 'down.json');
     const ran = await sdwEtl(
-      ['run', '--input', input, '--output', output, '--api-url', await downUrl(), '--sink', 'file'],
+      [
+        'run',
+        '--input',
+        input,
+        '--output',
+        output,
+        '--api-url',
+        await downUrl(),
+        '--api-outage-wait',
+        '2s',
+        '--sink',
+        'file',
+      ],
       env,
       pipeline.dir,
     );

@@ -143,7 +143,19 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
     const output = path.join(pipeline.dir, 'retry-final.json');
     const apiUrl = await downUrl();
     const first = await sdwEtl(
-      ['run', '--input', input, '--output', output, '--api-url', apiUrl, '--id', 'first-try'],
+      [
+        'run',
+        '--input',
+        input,
+        '--output',
+        output,
+        '--api-url',
+        apiUrl,
+        '--api-outage-wait',
+        '2s',
+        '--id',
+        'first-try',
+      ],
       env,
       pipeline.dir,
     );
@@ -186,7 +198,7 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
       expect(story.stdout).toContain('data      mock (the API did not answer; mock record)');
       expect(story.stdout).toContain('reason    mock_not_loaded');
       // Each step: its attempts, its time, and the error it ended with when its retries ran out.
-      expect(story.stdout).toMatch(/ {2}fetch {5}8 attempts, \d+ ms, ended api_unavailable: /);
+      expect(story.stdout).toMatch(/ {2}fetch {5}4 attempts, \d+ ms, ended api_down: /);
       expect(story.stdout).toMatch(/ {2}write {5}1 attempt, \d+ ms\n/);
       expect(story.stdout).toContain('  load      not run\n');
       const loaded = await sdwEtl(['customer', 'second-try', '26'], env, pipeline.dir);

@@ -65,7 +65,7 @@ describe('starting a run from the Temporal Web UI', () => {
   });
 
   test("the Web UI lists the batches of a run that fell back to mock data, and finds a customer's batch", async () => {
-    const fellBack = await pipeline.run(csvOf([4, 5]), { apiUrl: await downUrl() }); // the API never answers
+    const fellBack = await pipeline.run(csvOf([4, 5]), { apiUrl: await downUrl(), apiOutageWaitMs: 2000 }); // the API never answers
     const fromApi = await pipeline.run(csvOf([6]));
     const mockBatch = `${fellBack.runId}/lines-2-3`;
     const { page, errors } = await newPage(browser);

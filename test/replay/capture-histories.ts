@@ -61,7 +61,7 @@ test('capture workflow histories from real runs', async () => {
     save(pipeline, 'personalize-batch-loaded', batchWorkflowId(paged.runId, rows(2, [2, 3])));
     save(pipeline, 'personalize-batch-not-found', batchWorkflowId(paged.runId, rows(4, [999])));
 
-    const down = await run([4], { apiUrl: await downUrl() });
+    const down = await run([4], { apiUrl: await downUrl(), apiOutageWaitMs: 2000 });
     save(pipeline, 'etl-run-with-mock-fallback', down.runId);
     save(pipeline, 'personalize-batch-mock-fallback', batchWorkflowId(down.runId, rows(2, [4])));
 

@@ -62,6 +62,7 @@ describe('recordOutcomes and exportResults', () => {
       startedAt: '2026-11-25T10:00:00.000Z',
       cancelled: false,
       retryOf: null,
+      bankApiOutages: [],
     });
 
     const exported = JSON.parse(readFileSync(output, 'utf8')) as { id: number; news: { description: string }[] }[];
@@ -115,6 +116,7 @@ describe('recordOutcomes and exportResults', () => {
       startedAt: '',
       cancelled: false,
       retryOf: null,
+      bankApiOutages: [],
     });
     expect(result.counts).toMatchObject({ rows: 1, failed: 1 });
     const report = JSON.parse(readFileSync(result.reportPath, 'utf8')) as { customers: CustomerOutcome[] };
@@ -138,6 +140,7 @@ describe('recordOutcomes and exportResults', () => {
       startedAt: '',
       cancelled: false,
       retryOf: null,
+      bankApiOutages: [],
     });
     expect(result.exportPath).toBeNull();
     expect(existsSync(path.join(dir, 'out.json'))).toBe(false);
@@ -162,6 +165,7 @@ describe('recordOutcomes and exportResults', () => {
         startedAt: '',
         cancelled: false,
         retryOf: null,
+        bankApiOutages: [],
       }),
     );
     expect(failure).toMatchObject({ type: failureTypes.exportFailed, nonRetryable: true });
@@ -186,6 +190,7 @@ describe('recordOutcomes and exportResults', () => {
         startedAt: '',
         cancelled: false,
         retryOf: null,
+        bankApiOutages: [],
       }),
     );
     expect(failure).toMatchObject({ type: failureTypes.exportFailed, nonRetryable: true });
@@ -212,6 +217,7 @@ describe('recordOutcomes and exportResults', () => {
         startedAt: '',
         cancelled: false,
         retryOf: null,
+        bankApiOutages: [],
       }),
     );
     expect(readFileSync(output, 'utf8')).toBe('[{"previous": true}]');

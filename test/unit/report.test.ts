@@ -13,6 +13,7 @@ const report = (overrides: Partial<RunReport> = {}): RunReport => ({
   counts: { ...emptyCounts(), rows: 2, failed: 1, invalid: 1 },
   estimatedCostUsd: 0,
   pricesTakenOn: '2024-07-18',
+  bankApiOutages: [],
   madeFrom: 'export',
   invalidRows: [{ line: 3, value: '\x1b[2J\x1b[31mgotcha', reason: 'not a whole number' }],
   customers: [
