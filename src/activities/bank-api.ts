@@ -89,8 +89,9 @@ async function request(method: 'GET' | 'PUT', url: string, what: string, body?: 
     throw final(failureTypes.apiRejected, `${what}: the bank API refused it (${res.status} ${said}).`);
   if (res.status >= 500)
     throw retryable(failureTypes.apiServerError, `${what}: the bank API answered ${res.status} ${said}`.trim());
+  // A redirect is not followed (a loop, or a proxy sending everyone elsewhere): asked again, like no answer.
   if (res.status < 200 || res.status >= 300)
-    throw final(failureTypes.apiBadData, `${what}: the bank API answered ${res.status}, not a user.`);
+    throw retryable(failureTypes.apiUnavailable, `${what}: the bank API answered ${res.status} ${said}`.trim());
   let json: unknown;
   try {
     json = JSON.parse(text);

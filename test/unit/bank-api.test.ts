@@ -48,10 +48,10 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
     expect(failure.message).toContain('Resource ID not found.');
   });
 
-  test('a 500 is retryable', async () => {
+  test('a 500 is a retryable server error', async () => {
     api.faults.errorRate = 1;
     const failure = await failureOf(env.run(fetchCustomer, { apiUrl: api.url, id: 2 }));
-    expect(failure).toMatchObject({ type: failureTypes.apiUnavailable, nonRetryable: false });
+    expect(failure).toMatchObject({ type: failureTypes.apiServerError, nonRetryable: false });
     expect(failure.message).toContain('500');
   });
 
@@ -158,6 +158,14 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
           res.writeHead(302, { location: '/users/4' });
           return void res.end();
         }
+        if (req.url === '/users/5') return void res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden');
+        if (req.url === '/users/6') return void res.writeHead(408, { 'content-type': 'text/plain' }).end('Timeout');
+        if (req.url === '/users/7') {
+          // What the real API stores and returns: nulls, and fields this schema does not know.
+          res.writeHead(200, { 'content-type': 'application/json' });
+          const user = { id: 7, name: null, account: null, card: { id: 3, number: null, limit: null, pin: 'x' } };
+          return void res.end(JSON.stringify({ ...user, features: [], news: [], segment: { tier: 'gold' } }));
+        }
         res.writeHead(404);
         res.end();
       });
@@ -167,16 +175,15 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
       await close(hostile);
     });
 
-    test('a body that does not fit the SDW2023 schema is retryable and says what is wrong', async () => {
+    test('a body that does not fit the SDW2023 schema is the customer’s bad data: final, saying what is wrong', async () => {
       const failure = await failureOf(env.run(fetchCustomer, { apiUrl: url, id: 2 }));
-      expect(failure).toMatchObject({ type: failureTypes.apiUnavailable, nonRetryable: false });
-      expect(failure.message).toMatch(
-        /^GET customer 2: the bank API sent a user that does not fit the SDW2023 schema \(name: /,
-      );
+      expect(failure).toMatchObject({ type: failureTypes.apiBadData, nonRetryable: true });
+      expect(failure.message).toMatch(/^GET customer 2: the bank API's answer is not an SDW2023 user \(name: /);
     });
 
     test('a 50 MB body is cut off at 1 MiB, not held in memory', async () => {
       const failure = await failureOf(env.run(fetchCustomer, { apiUrl: url, id: 3 }));
+      expect(failure).toMatchObject({ type: failureTypes.apiBadData, nonRetryable: true });
       expect(failure.message).toBe("GET customer 3: the bank API's answer is over the 1048576-byte limit.");
       expect(bytesSent).toBeLessThan(10 * 1024 * 1024);
     });
@@ -184,6 +191,27 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
     test('a redirect loop is not followed: a retryable failure naming the status', async () => {
       const failure = await failureOf(env.run(fetchCustomer, { apiUrl: url, id: 4 }));
       expect(failure).toMatchObject({ nonRetryable: false, message: 'GET customer 4: the bank API answered 302' });
+    });
+
+    test('a 4xx other than 404, 408 and 429 is final; a 408 is asked again', async () => {
+      const forbidden = await failureOf(env.run(fetchCustomer, { apiUrl: url, id: 5 }));
+      expect(forbidden).toMatchObject({ type: failureTypes.apiRejected, nonRetryable: true });
+      expect(forbidden.message).toBe('GET customer 5: the bank API refused it (403 Forbidden).');
+      const timedOut = await failureOf(env.run(fetchCustomer, { apiUrl: url, id: 6 }));
+      expect(timedOut).toMatchObject({ type: failureTypes.apiUnavailable, nonRetryable: false });
+    });
+
+    test('nulls the real API stores are read as what they are, and unknown fields are kept', async () => {
+      const { customer } = await env.run(fetchCustomer, { apiUrl: url, id: 7 });
+      expect(customer).toEqual({
+        id: 7,
+        name: null,
+        account: null,
+        card: { id: 3, number: null, limit: null, pin: 'x' },
+        features: [],
+        news: [],
+        segment: { tier: 'gold' },
+      });
     });
 
     test('an API that never answers is cut at the request timeout', async () => {
