@@ -1,6 +1,6 @@
 // The export: SDW2023_final.json (the users in CSV order, each with its new news item) and the run's reports, built
 // from the CSV and the record store in one streaming pass, so memory stays flat whatever the list's length.
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { failureTypes } from '../failures';
@@ -37,10 +37,16 @@ const heartbeatEveryRows = 1000;
 /** Writes the export (unless the run's sinks have none) and both reports, each atomically. */
 export async function exportResults(store: RecordStore, input: ExportInput): Promise<ExportResult> {
   const folder = path.dirname(input.output);
+  // A run started from the Web UI may name a folder no one made yet.
+  await mkdir(folder, { recursive: true }).catch(() => undefined);
   if (!(await canWriteIn(folder))) {
-    throw activityFailure(failureTypes.exportFailed, `The output folder ${folder} does not exist or is not writable.`, {
-      nonRetryable: true,
-    });
+    throw activityFailure(
+      failureTypes.exportFailed,
+      `The output folder ${folder} cannot be created or is not writable.`,
+      {
+        nonRetryable: true,
+      },
+    );
   }
   const exportFile = exportsUsers(input.sink) ? input.output : null;
   const reportFile = reportPathFor(input.output, input.runId);

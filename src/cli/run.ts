@@ -42,8 +42,14 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
     throw new UsageError(`The input file ${flags.input} does not exist.`);
   const output = path.resolve(flags.output ?? defaultRunOptions.output);
   const folder = path.dirname(output);
-  if (flags.output === undefined) await mkdir(folder, { recursive: true });
-  else if (!existsSync(folder)) throw new UsageError(`The output folder ${folder} does not exist.`);
+  if (!existsSync(folder)) {
+    try {
+      await mkdir(folder, { recursive: true });
+    } catch {
+      throw new UsageError(`The output folder ${folder} does not exist and cannot be created.`);
+    }
+    if (flags.output !== undefined) console.log(`Created the output folder ${folder}.`);
+  }
   if (!(await canWriteIn(folder))) throw new UsageError(`The output folder ${folder} is not writable.`);
   return {
     input,

@@ -28,6 +28,17 @@ describe('the sdw-etl command', () => {
     expect(existsSync(path.join(pipeline.dir, 'e2e-ok.report.json'))).toBe(true);
   });
 
+  test('--output into a folder that does not exist creates it and says so', async () => {
+    const input = writeCsv(pipeline.dir, csvOf([15]), 'new-folder.csv');
+    const folder = path.join(pipeline.dir, 'made', 'for', 'this');
+    const ran = await sdwEtl(['run', '--input', input, '--output', path.join(folder, 'out.json')], env, pipeline.dir);
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toContain(`Created the output folder ${folder}.`);
+    expect((JSON.parse(readFileSync(path.join(folder, 'out.json'), 'utf8')) as Customer[]).map((u) => u.id)).toEqual([
+      15,
+    ]);
+  });
+
   test('exits 2 when some customer ended failed', async () => {
     const input = writeCsv(pipeline.dir, csvOf([1, 10]), 'partial.csv');
     const ran = await sdwEtl(
@@ -99,8 +110,8 @@ describe('the sdw-etl command', () => {
       "sdw-etl: option '--sink <sink>' argument 'db' is invalid. Allowed choices are api, file, both.",
     ],
     [
-      ['run', '--input', 'x.csv', '--output', '/no/such/folder/out.json'],
-      'sdw-etl: The output folder /no/such/folder does not exist.',
+      ['run', '--input', 'x.csv', '--output', '/sys/no/such/folder/out.json'],
+      'sdw-etl: The output folder /sys/no/such/folder does not exist and cannot be created.',
     ],
     [['run', '--input', 'x.csv', '--output', '/sys/out.json'], 'sdw-etl: The output folder /sys is not writable.'],
     [

@@ -6,7 +6,7 @@ import type { Customer } from '../../src/customer';
 import { generateCustomers, startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
 import { close, listen } from '../../src/simulators/http';
 import { progressQuery, type Progress } from '../../src/workflows/api';
-import { byId, csvOf, scratchDir, seed, startPipeline, writeCsv, type Pipeline } from '../helpers';
+import { byId, cliEnv, csvOf, scratchDir, sdwEtl, seed, startPipeline, writeCsv, type Pipeline } from '../helpers';
 import { newRunId, runHandle, startRun } from '../../src/client';
 import { defaultRunOptions } from '../../src/workflows/api';
 
@@ -93,6 +93,9 @@ describe('the real bank API: outages ridden out, customers’ own problems their
     await sleep(60_000);
     const still = await progressOf(runId);
     expect(still.bankApi.status).toBe('down');
+    const status = await sdwEtl(['status', runId], cliEnv(pipeline), dir);
+    expect(status.stdout).toContain(`  bank API    down since ${down.bankApi.since} (`);
+    expect(status.stdout).toContain('the run waits for it, up to 900 s, before its failure policies apply');
     expect(still.counts.fromMock + still.counts.failed + still.counts.skipped).toBe(0);
     api = await startBankApi({ port, seed: users, stateFile });
     try {
