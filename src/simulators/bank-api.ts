@@ -1,10 +1,32 @@
-// The SDW2023 bank API (Spring) as a loopback server: the same routes, answers and rules, with fault knobs.
+// The SDW2023 bank API (Spring Boot 3.1, Hibernate 6.2, H2) as a loopback server: the same routes, answers, wording
+// and database rules, with fault knobs on top. docs/bank-api.md lists each behaviour and the test that checks it.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import path from 'node:path';
-import { z } from 'zod';
+import { TextDecoder } from 'node:util';
 import { customerSchema, type Customer } from '../customer';
-import { checkRate, close, listen, readRequestBody, sendJson, sendText } from './http';
+import {
+  asArray,
+  asDecimal,
+  asLong,
+  asObject,
+  asString,
+  Decimal,
+  extraFields,
+  numeric13x2,
+  RawNumber,
+  readJsonValue,
+  UnreadableBody,
+  writeJson,
+  type JsonNode,
+} from './bank-api-body';
+import { checkRate, close, listen, readRequestBytes, sendText } from './http';
 
 export interface BankApiFaults {
   /** Fraction of requests answered 500. */
@@ -38,7 +60,7 @@ export interface BankApiOptions {
   port?: number;
   /** Users to start from when there is no state yet. */
   seed: Customer[];
-  /** Journal of every change, replayed at start, so loads survive a restart. */
+  /** Journal of every change, replayed at start, so loads survive a restart. Once it exists, it is the whole state. */
   stateFile?: string;
   faults?: Partial<BankApiFaults>;
 }
@@ -46,6 +68,7 @@ export interface BankApiOptions {
 export interface BankApiSimulator {
   url: string;
   faults: BankApiFaults;
+  /** Every user as GET /users/{id} returns it (balances as numbers); read-only, by id. */
   users: Map<number, Customer>;
   /** Requests answered, by method, for tests and benchmarks. */
   requests: { GET: number; PUT: number; POST: number; DELETE: number };
@@ -57,8 +80,11 @@ export interface BankApiSimulator {
   close: () => Promise<void>;
 }
 
-/** The one user the original API refuses to update or delete. */
-const unchangeableUserId = 1;
+/** The one user the original API refuses to create, update or delete. */
+const unchangeableUserId = 1n;
+/** GlobalExceptionHandler's answer to anything but its own business rules. */
+const unexpected = 'Unexpected server error.';
+const notFound = 'Resource ID not found.';
 
 export const loadSeed = (file: string): Customer[] => {
   let raw: unknown;
@@ -109,11 +135,378 @@ export function generateCustomers(count: number, firstId: number): Customer[] {
   });
 }
 
-type Change = { op: 'put'; user: Customer } | { op: 'delete'; id: number };
+// ---- The database: H2 tables as Hibernate 6.2 creates them from the original's entities ----
 
-function replay(seed: Customer[], stateFile: string | undefined): Map<number, Customer> {
-  const users = new Map<number, Customer>(seed.map((u) => [u.id, u]));
-  if (!stateFile || !existsSync(stateFile)) return users;
+type Table = 'account' | 'card' | 'feature' | 'news';
+const tables: readonly Table[] = ['account', 'card', 'feature', 'news'];
+/** An account, card, feature or news row as GET shows it (with the fields the simulator keeps beside it). */
+type Row = { id: number } & Record<string, unknown>;
+/** The next value of each IDENTITY column: every table numbers its rows itself, and a failed insert uses one up. */
+type Sequences = Record<'user' | Table, number>;
+
+const accountFields = ['id', 'number', 'agency', 'balance', 'limit'] as const;
+const cardFields = ['id', 'number', 'limit'] as const;
+const itemFields = ['id', 'icon', 'description'] as const;
+const userFields = ['id', 'name', 'account', 'card', 'features', 'news'] as const;
+
+const rowsOf = (user: Customer): [Table, Row][] => [
+  ...(user.account ? [['account', user.account as Row] as [Table, Row]] : []),
+  ...(user.card ? [['card', user.card as Row] as [Table, Row]] : []),
+  ...(user.features ?? []).map((f): [Table, Row] => ['feature', f as Row]),
+  ...(user.news ?? []).map((n): [Table, Row] => ['news', n as Row]),
+];
+
+/**
+ * Users and every row the original's database keeps: a PUT that replaces an account, card or news item leaves the old
+ * row behind, unlinked but still holding its unique number, as tb_account and friends do (no orphan removal).
+ */
+class Bank {
+  readonly users = new Map<number, Customer>();
+  readonly rows: Record<Table, Map<number, Row>> = {
+    account: new Map(),
+    card: new Map(),
+    feature: new Map(),
+    news: new Map(),
+  };
+  /** Which user links each row: tb_user.account_id and card_id are unique, as are the join tables' item columns. */
+  readonly owner: Record<Table, Map<number, number>> = {
+    account: new Map(),
+    card: new Map(),
+    feature: new Map(),
+    news: new Map(),
+  };
+  /** The unique index on tb_account.number and tb_card.number (NULLs never collide). */
+  readonly byNumber: Record<'account' | 'card', Map<string, number>> = { account: new Map(), card: new Map() };
+  readonly next: Sequences = { user: 1, account: 1, card: 1, feature: 1, news: 1 };
+
+  take(sequence: keyof Sequences): number {
+    return this.next[sequence]++;
+  }
+
+  seen(sequence: keyof Sequences, id: number): void {
+    this.next[sequence] = Math.max(this.next[sequence], id + 1);
+  }
+
+  /** True when no row but `self` holds this number. */
+  numberFree(table: 'account' | 'card', number: unknown, self: number | undefined): boolean {
+    if (typeof number !== 'string') return true;
+    const holder = this.byNumber[table].get(number);
+    return holder === undefined || holder === self;
+  }
+
+  /** The user linked to this row, if any. */
+  linkedTo(table: Table, id: number): number | undefined {
+    return this.owner[table].get(id);
+  }
+
+  setRow(table: Table, row: Row): void {
+    this.dropNumber(table, row.id);
+    this.rows[table].set(row.id, row);
+    if ((table === 'account' || table === 'card') && typeof row.number === 'string') {
+      this.byNumber[table].set(row.number, row.id);
+    }
+    this.seen(table, row.id);
+  }
+
+  private dropNumber(table: Table, id: number): void {
+    const old = this.rows[table].get(id);
+    if ((table === 'account' || table === 'card') && typeof old?.number === 'string') {
+      if (this.byNumber[table].get(old.number) === id) this.byNumber[table].delete(old.number);
+    }
+  }
+
+  /** Stores a user as GET shows it; the rows it linked before and no longer does stay behind, unlinked. */
+  put(user: Customer): void {
+    const old = this.users.get(user.id);
+    if (old) for (const [table, row] of rowsOf(old)) this.owner[table].delete(row.id);
+    for (const [table, row] of rowsOf(user)) {
+      this.setRow(table, row);
+      this.owner[table].set(row.id, user.id);
+    }
+    this.users.set(user.id, user);
+    this.seen('user', user.id);
+  }
+
+  /** DELETE cascades to the rows the user links, not to the ones it left behind. */
+  remove(id: number): void {
+    const old = this.users.get(id);
+    if (!old) return;
+    for (const [table, row] of rowsOf(old)) {
+      this.owner[table].delete(row.id);
+      this.dropNumber(table, row.id);
+      this.rows[table].delete(row.id);
+    }
+    this.users.delete(id);
+  }
+
+  unlinked(table: Table): Row[] {
+    return [...this.rows[table].values()].filter((row) => !this.owner[table].has(row.id));
+  }
+}
+
+// ---- The request body, read into the original's DTOs ----
+
+interface AccountIn {
+  id: bigint | null;
+  number: string | null;
+  agency: string | null;
+  balance: Decimal | null;
+  limit: Decimal | null;
+  extra: Record<string, unknown>;
+}
+interface CardIn {
+  id: bigint | null;
+  number: string | null;
+  limit: Decimal | null;
+  extra: Record<string, unknown>;
+}
+interface ItemIn {
+  id: bigint | null;
+  icon: string | null;
+  description: string | null;
+  extra: Record<string, unknown>;
+}
+interface UserIn {
+  id: bigint | null;
+  name: string | null;
+  account: AccountIn | null;
+  card: CardIn | null;
+  /** UserDto.toModel(): a missing or null list is an empty one. */
+  features: ItemIn[];
+  news: ItemIn[];
+  extra: Record<string, unknown>;
+}
+
+function readItem(node: JsonNode): ItemIn {
+  // A null element makes UserDto.toModel() throw a NullPointerException: a 500 as well.
+  const f = asObject(node);
+  if (!f) throw new UnreadableBody('a null list element');
+  return {
+    id: asLong(f.get('id')),
+    icon: asString(f.get('icon')),
+    description: asString(f.get('description')),
+    extra: extraFields(f, itemFields),
+  };
+}
+
+function readUser(body: JsonNode): UserIn {
+  const u = asObject(body);
+  if (!u) throw new UnreadableBody('Required request body is missing');
+  const a = asObject(u.get('account'));
+  const c = asObject(u.get('card'));
+  return {
+    id: asLong(u.get('id')),
+    name: asString(u.get('name')),
+    account: a && {
+      id: asLong(a.get('id')),
+      number: asString(a.get('number')),
+      agency: asString(a.get('agency')),
+      balance: asDecimal(a.get('balance')),
+      limit: asDecimal(a.get('limit')),
+      extra: extraFields(a, accountFields),
+    },
+    card: c && {
+      id: asLong(c.get('id')),
+      number: asString(c.get('number')),
+      limit: asDecimal(c.get('limit')),
+      extra: extraFields(c, cardFields),
+    },
+    features: (asArray(u.get('features')) ?? []).map(readItem),
+    news: (asArray(u.get('news')) ?? []).map(readItem),
+    extra: extraFields(u, userFields),
+  };
+}
+
+// ---- Saving a user as Hibernate and H2 do ----
+
+/** The database refused the write (a constraint, a value too long, a detached entity): the original answers 500. */
+class WriteFailed extends Error {}
+
+/** varchar(255), counted in UTF-16 units as H2 counts a Java string. */
+const fitsVarchar = (s: string | null): boolean => s === null || s.length <= 255;
+const stored = (d: Decimal | null): number | null | undefined => (d === null ? null : numeric13x2(d));
+const asSent = (d: Decimal | null): RawNumber | null => (d === null ? null : new RawNumber(d.toString()));
+const rowId = (map: Map<number, Row>, id: bigint | null): number | undefined =>
+  id !== null && id >= 1n && id <= BigInt(Number.MAX_SAFE_INTEGER) && map.has(Number(id)) ? Number(id) : undefined;
+
+/**
+ * Saves `input` the way UserServiceImpl does, and answers the user as stored (what a later GET returns) and as the
+ * response echoes it (balances and limits as sent, before H2 rounds them).
+ *
+ * - `persist` (POST without id): every account, card and item must be new; one with an id is a detached entity.
+ * - `merge` (PUT, or POST with an id): rows with a known id are updated at commit; rows without one, or with an
+ *   unknown one, are inserted with a new id. `existing` is the user being replaced, if any.
+ *
+ * Inserts run at once, in Hibernate's order (account, card, the user, features, news) and use up their IDENTITY
+ * values even when they fail; updates and link checks run at commit. Column order decides whether a failing insert
+ * used up its id: Hibernate 6.2 orders columns by size, so numeric(13,2) columns come before `id`, strings after.
+ */
+function save(
+  bank: Bank,
+  input: UserIn,
+  mode: 'persist' | 'merge',
+  existing: Customer | undefined,
+): { user: Customer; echo: unknown } {
+  const atCommit: (() => boolean)[] = [];
+  const mayLink = (table: Table, id: number) => () => {
+    const linked = bank.linkedTo(table, id);
+    return linked === undefined || linked === existing?.id;
+  };
+  const known = (table: Table, id: bigint | null): number | undefined => {
+    if (mode === 'persist' && id !== null) throw new WriteFailed('detached entity passed to persist');
+    return mode === 'merge' ? rowId(bank.rows[table], id) : undefined;
+  };
+
+  let account: [Row, Row] | null = null;
+  if (input.account) {
+    const a = input.account;
+    const balance = stored(a.balance);
+    const limit = stored(a.limit);
+    const valid = () => balance !== undefined && limit !== undefined && fitsVarchar(a.agency) && fitsVarchar(a.number);
+    let id = known('account', a.id);
+    if (id !== undefined) {
+      const self = id;
+      atCommit.push(() => valid() && bank.numberFree('account', a.number, self), mayLink('account', self));
+    } else {
+      // tb_account columns: additional_limit, balance, id, agency, number.
+      if (limit === undefined || balance === undefined) throw new WriteFailed('value too long for a numeric column');
+      id = bank.take('account');
+      if (!valid() || !bank.numberFree('account', a.number, undefined)) throw new WriteFailed('account insert');
+    }
+    const fields = { id, number: a.number, agency: a.agency };
+    account = [
+      { ...fields, balance, limit, ...a.extra },
+      { ...fields, balance: asSent(a.balance), limit: asSent(a.limit), ...a.extra },
+    ];
+  }
+
+  let card: [Row, Row] | null = null;
+  if (input.card) {
+    const c = input.card;
+    const limit = stored(c.limit);
+    let id = known('card', c.id);
+    if (id !== undefined) {
+      const self = id;
+      atCommit.push(
+        () => limit !== undefined && fitsVarchar(c.number) && bank.numberFree('card', c.number, self),
+        mayLink('card', self),
+      );
+    } else {
+      // tb_card columns: available_limit, id, number.
+      if (limit === undefined) throw new WriteFailed('value too long for a numeric column');
+      id = bank.take('card');
+      if (!fitsVarchar(c.number) || !bank.numberFree('card', c.number, undefined)) throw new WriteFailed('card insert');
+    }
+    card = [
+      { id, number: c.number, limit, ...c.extra },
+      { id, number: c.number, limit: asSent(c.limit), ...c.extra },
+    ];
+  }
+
+  let userId: number;
+  if (existing) {
+    userId = existing.id;
+    atCommit.push(() => fitsVarchar(input.name));
+  } else {
+    // tb_user columns: account_id, card_id, id, name.
+    userId = bank.take('user');
+    if (!fitsVarchar(input.name)) throw new WriteFailed('user insert');
+  }
+
+  const items = (table: 'feature' | 'news', list: ItemIn[]): Row[] => {
+    const linked = new Set<number>();
+    return list.map((item) => {
+      let id = known(table, item.id);
+      if (id !== undefined) {
+        const self = id;
+        // The join table's unique item column: an item may be linked once, and to one user only.
+        const twice = linked.has(self);
+        linked.add(self);
+        atCommit.push(() => !twice && fitsVarchar(item.description) && fitsVarchar(item.icon), mayLink(table, self));
+      } else {
+        // tb_feature and tb_news columns: id, description, icon.
+        id = bank.take(table);
+        if (!fitsVarchar(item.description) || !fitsVarchar(item.icon)) throw new WriteFailed(`${table} insert`);
+      }
+      return { id, icon: item.icon, description: item.description, ...item.extra };
+    });
+  };
+  const features = items('feature', input.features);
+  const news = items('news', input.news);
+
+  if (!atCommit.every((check) => check())) throw new WriteFailed('constraint violation at commit');
+  const user = {
+    id: userId,
+    name: input.name,
+    account: account?.[0] ?? null,
+    card: card?.[0] ?? null,
+    features,
+    news,
+    ...input.extra,
+  } as Customer;
+  const echo = { ...user, account: account?.[1] ?? null, card: card?.[1] ?? null };
+  return { user, echo };
+}
+
+/** A seed user as the database would hold it: every row with an id, balances rounded, lists never null. */
+function fromSeed(user: Customer, bank: Bank): Customer {
+  const round = (n: unknown): number | null => {
+    if (typeof n !== 'number') return null;
+    const d = Decimal.parse(String(n));
+    return (d && numeric13x2(d)) ?? n;
+  };
+  const others = (o: object, known: readonly string[]) =>
+    Object.fromEntries(Object.entries(o).filter(([k]) => !known.includes(k)));
+  const idFor = (table: Table, id: number | null | undefined): number => id ?? bank.take(table);
+  const item = (table: Table) => (i: NonNullable<Customer['news']>[number]) => ({
+    id: idFor(table, i.id),
+    icon: i.icon ?? null,
+    description: i.description ?? null,
+    ...others(i, itemFields),
+  });
+  const { account: a, card: c } = user;
+  return {
+    id: user.id,
+    name: user.name ?? null,
+    account: a
+      ? {
+          id: idFor('account', a.id),
+          number: a.number ?? null,
+          agency: a.agency ?? null,
+          balance: round(a.balance),
+          limit: round(a.limit),
+          ...others(a, accountFields),
+        }
+      : null,
+    card: c
+      ? { id: idFor('card', c.id), number: c.number ?? null, limit: round(c.limit), ...others(c, cardFields) }
+      : null,
+    features: (user.features ?? []).map(item('feature')),
+    news: (user.news ?? []).map(item('news')),
+    ...others(user, userFields),
+  };
+}
+
+// ---- The state journal ----
+
+type Change =
+  | { op: 'put'; user: Customer; next?: Sequences }
+  | { op: 'delete'; id: number; next?: Sequences }
+  | { op: 'rows'; table: Table; rows: Row[] }
+  | { op: 'next'; next: Sequences };
+
+function seedBank(seed: Customer[]): Bank {
+  const bank = new Bank();
+  for (const user of seed) {
+    bank.seen('user', user.id);
+    for (const [table, row] of rowsOf(user)) if (typeof row.id === 'number') bank.seen(table, row.id);
+  }
+  for (const user of seed) bank.put(fromSeed(user, bank));
+  return bank;
+}
+
+function replay(stateFile: string): Bank {
+  const bank = new Bank();
   for (const line of readFileSync(stateFile, 'utf8').split('\n')) {
     if (line.trim() === '') continue;
     let change: Change;
@@ -122,18 +515,186 @@ function replay(seed: Customer[], stateFile: string | undefined): Map<number, Cu
     } catch {
       continue; // A line cut short by a crash mid-write: everything before it stands.
     }
-    if (change.op === 'put') users.set(change.user.id, change.user);
-    else users.delete(change.id);
+    if (change.op === 'put') bank.put(change.user);
+    else if (change.op === 'delete') bank.remove(change.id);
+    else if (change.op === 'rows') for (const row of change.rows) bank.setRow(change.table, row);
+    if ('next' in change && change.next) {
+      for (const [k, v] of Object.entries(change.next)) bank.seen(k as keyof Sequences, v - 1);
+    }
   }
-  return users;
+  return bank;
 }
 
-/** Rewrites the journal as one line per user, so it does not grow without end across restarts. */
-function compact(users: Map<number, Customer>, stateFile: string): void {
+/** Rewrites the journal as the whole state, so it does not grow without end across restarts. */
+function compact(bank: Bank, stateFile: string): void {
   mkdirSync(path.dirname(stateFile), { recursive: true });
+  const changes: Change[] = [
+    ...[...bank.users.values()].map((user): Change => ({ op: 'put', user })),
+    ...tables.map((table): Change => ({ op: 'rows', table, rows: bank.unlinked(table) })),
+    { op: 'next', next: { ...bank.next } },
+  ];
   const tmp = `${stateFile}.tmp`;
-  writeFileSync(tmp, [...users.values()].map((user) => JSON.stringify({ op: 'put', user })).join('\n') + '\n');
+  writeFileSync(tmp, changes.map((change) => JSON.stringify(change)).join('\n') + '\n');
   renameSync(tmp, stateFile);
+}
+
+// ---- HTTP as Spring MVC and Tomcat answer it ----
+
+interface MediaRange {
+  type: string;
+  subtype: string;
+  q: number;
+}
+
+function parseAccept(header: string | undefined): MediaRange[] {
+  const ranges: MediaRange[] = [];
+  for (const part of (header ?? '*/*').split(',')) {
+    const [essence = '', ...params] = part.split(';').map((s) => s.trim());
+    const m = /^([\w.+*-]+)\/([\w.+*-]+)$/.exec(essence.toLowerCase());
+    if (!m) continue;
+    const q = params.map((p) => /^q=([\d.]+)$/i.exec(p)?.[1]).find((v) => v !== undefined);
+    ranges.push({ type: m[1]!, subtype: m[2]!, q: q === undefined ? 1 : Number(q) });
+  }
+  return ranges.length > 0 ? ranges : [{ type: '*', subtype: '*', q: 1 }];
+}
+
+const suffixOf = (subtype: string): string | undefined => subtype.split('+')[1];
+const specificity = (m: MediaRange): number =>
+  m.type === '*' ? 0 : m.subtype === '*' ? 1 : m.subtype.startsWith('*+') ? 2 : 3;
+const compatible = (a: MediaRange, b: MediaRange): boolean => {
+  if (a.type !== '*' && b.type !== '*' && a.type !== b.type) return false;
+  if (a.subtype === '*' || b.subtype === '*' || a.subtype === b.subtype) return true;
+  const wildcardSuffix = (w: MediaRange, o: MediaRange) =>
+    w.subtype.startsWith('*+') && (suffixOf(w.subtype) === o.subtype || suffixOf(w.subtype) === suffixOf(o.subtype));
+  return wildcardSuffix(a, b) || wildcardSuffix(b, a);
+};
+
+const json: MediaRange = { type: 'application', subtype: 'json', q: 1 };
+const plusJson: MediaRange = { type: 'application', subtype: '*+json', q: 1 };
+/** What Spring can write a String as: StringHttpMessageConverter (text/plain, any type), then Jackson's types. */
+const forStrings: MediaRange[] = [
+  { type: 'text', subtype: 'plain', q: 1 },
+  { type: '*', subtype: '*', q: 1 },
+  json,
+  plusJson,
+];
+const isJson = (m: MediaRange) => m.type === 'application' && (m.subtype === 'json' || suffixOf(m.subtype) === 'json');
+
+/** Spring's content negotiation: the first concrete type compatible with Accept, by quality and specificity. */
+function negotiate(accept: string | undefined, producible: MediaRange[]): MediaRange | undefined {
+  const candidates: MediaRange[] = [];
+  for (const wanted of parseAccept(accept)) {
+    if (wanted.q <= 0) continue;
+    for (const offered of producible) {
+      if (compatible(wanted, offered)) {
+        const specific = specificity(offered) > specificity(wanted) ? offered : wanted;
+        candidates.push({ ...specific, q: wanted.q });
+      }
+    }
+  }
+  candidates.sort((a, b) => b.q - a.q || specificity(b) - specificity(a));
+  for (const c of candidates) {
+    if (specificity(c) === 3) return c;
+    if (c.type === '*' || (c.type === 'application' && c.subtype === '*')) {
+      return { type: 'application', subtype: 'octet-stream', q: c.q };
+    }
+  }
+  return undefined;
+}
+
+/** The Content-Type of a String answer: text/plain unless Accept asks for another type (JSON types get no charset). */
+function stringType(accept: string | undefined): string {
+  const m = negotiate(accept, forStrings) ?? forStrings[0]!;
+  return isJson(m) ? `${m.type}/${m.subtype}` : `${m.type}/${m.subtype};charset=UTF-8`;
+}
+
+/** The Content-Type of a JSON answer, or undefined when Accept rules JSON out (Spring then fails with a 500). */
+function jsonType(accept: string | undefined): string | undefined {
+  const m = negotiate(accept, [json, plusJson]);
+  return m && isJson(m) ? `${m.type}/${m.subtype}` : undefined;
+}
+
+/** Spring's CORS processing adds these three Vary values (Tomcat sends three lines; fetch joins them like this). */
+const vary = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
+
+function send(res: ServerResponse, status: number, body: string, headers: OutgoingHttpHeaders): void {
+  const bytes = Buffer.from(body);
+  res.writeHead(status, { ...headers, 'content-length': bytes.length });
+  res.end(bytes);
+}
+
+/** A request target as Tomcat hands it to Spring: decoded, `;parameters` dropped, `//`, `.` and `..` resolved. */
+function parseTarget(url: string): { rawPath: string; query: string | undefined; segments: string[] } | undefined {
+  let target = url;
+  if (!target.startsWith('/')) {
+    try {
+      const absolute = new URL(target);
+      target = absolute.pathname + absolute.search;
+    } catch {
+      return undefined;
+    }
+  }
+  const q = target.indexOf('?');
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? undefined : target.slice(q + 1);
+  const segments: string[] = [];
+  const parts = rawPath.split('/').slice(1);
+  for (const [i, part] of parts.entries()) {
+    let segment: string;
+    try {
+      segment = decodeURIComponent(part.split(';')[0]!);
+    } catch {
+      return undefined;
+    }
+    if (/[/\\\0]/.test(segment)) return undefined; // Tomcat refuses encoded slashes and NUL.
+    if (segment === '' && i < parts.length - 1) continue;
+    if (segment === '.') continue;
+    if (segment === '..') {
+      if (segments.length === 0) return undefined;
+      segments.pop();
+      continue;
+    }
+    segments.push(segment);
+  }
+  // Tomcat reads a path ending in "/." or "/.." as ending in a slash.
+  if (/^(\.|\.\.)$/.test(parts.at(-1) ?? '')) segments.push('');
+  return { rawPath, query, segments };
+}
+
+/** Java's Character.isWhitespace, which Spring's StringUtils.trimAllWhitespace strips anywhere in a path id. */
+const javaWhitespace = (c: number): boolean =>
+  (c >= 0x09 && c <= 0x0d) ||
+  (c >= 0x1c && c <= 0x20) ||
+  c === 0x1680 ||
+  (c >= 0x2000 && c <= 0x200a && c !== 0x2007) ||
+  c === 0x2028 ||
+  c === 0x2029 ||
+  c === 0x205f ||
+  c === 0x3000;
+
+/** A path id as Spring converts it to a Long (NumberUtils.parseNumber), or undefined (a 500). */
+function pathId(text: string): bigint | undefined {
+  const s = [...text].filter((ch) => !javaWhitespace(ch.charCodeAt(0))).join('');
+  const hex = /^(-?)(?:0[xX]|#)([0-9a-fA-F]+)$/.exec(s);
+  let n: bigint;
+  if (hex) n = BigInt(`0x${hex[2]}`) * (hex[1] ? -1n : 1n);
+  else if (/^[+-]?\d+$/.test(s)) n = BigInt(s);
+  else return undefined;
+  return n >= -(2n ** 63n) && n < 2n ** 63n ? n : undefined;
+}
+
+/** The decoder Jackson reads the body with, from the request's Content-Type; undefined when Spring has none. */
+function bodyDecoder(contentType: string | undefined): TextDecoder | undefined {
+  if (!contentType) return undefined;
+  const [essence = '', ...params] = contentType.split(';').map((s) => s.trim().toLowerCase());
+  const m = /^application\/([\w.+-]+)$/.exec(essence);
+  if (!m || (m[1] !== 'json' && !m[1]!.endsWith('+json'))) return undefined;
+  const charset = params.map((p) => /^charset="?([\w.:-]+)"?$/.exec(p)?.[1]).find((c) => c !== undefined);
+  if (charset === undefined || charset === 'utf-8' || charset === 'us-ascii') {
+    return new TextDecoder('utf-8', { fatal: true });
+  }
+  if (charset === 'iso-8859-1') return new TextDecoder('latin1');
+  return undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -143,30 +704,14 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApiSimu
   for (const key of ['errorRate', 'rateLimitRate', 'hangRate', 'resetRate', 'malformedRate'] as const) {
     checkRate(key, faults[key]);
   }
-  const users = replay(options.seed, options.stateFile);
   const stateFile = options.stateFile;
-  if (stateFile) compact(users, stateFile);
+  const bank = stateFile && existsSync(stateFile) ? replay(stateFile) : seedBank(options.seed);
+  if (stateFile) compact(bank, stateFile);
   const record = (change: Change): void => {
     // Appended synchronously before the answer goes out: an acknowledged change survives a crash.
     if (stateFile) appendFileSync(stateFile, JSON.stringify(change) + '\n');
   };
   const requests = { GET: 0, PUT: 0, POST: 0, DELETE: 0 };
-  let nextItemId = 1;
-  let nextUserId = 1;
-  for (const user of users.values()) {
-    nextUserId = Math.max(nextUserId, user.id + 1);
-    for (const item of [...(user.features ?? []), ...(user.news ?? [])])
-      nextItemId = Math.max(nextItemId, (item.id ?? 0) + 1);
-  }
-
-  /** Gives ids to the account, card, features and news items that have none, as the database would. */
-  const withIds = (user: Customer, previous: Customer | undefined): Customer => ({
-    ...user,
-    account: user.account && { ...user.account, id: user.account.id ?? previous?.account?.id ?? user.id },
-    card: user.card && { ...user.card, id: user.card.id ?? previous?.card?.id ?? user.id },
-    features: (user.features ?? []).map((item) => ({ ...item, id: item.id ?? nextItemId++ })),
-    news: (user.news ?? []).map((item) => ({ ...item, id: item.id ?? nextItemId++ })),
-  });
 
   const holds = new Set<Promise<void>>();
   const hold = (): (() => void) => {
@@ -179,6 +724,18 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApiSimu
     };
   };
 
+  /** The user as GET shows it: balances and limits as H2 returns them, with two decimals. */
+  const twoDecimals = (n: unknown): unknown => (typeof n === 'number' ? new RawNumber(n.toFixed(2)) : n);
+  const onTheWire = (u: Customer): unknown => ({
+    ...u,
+    account: u.account && {
+      ...u.account,
+      balance: twoDecimals(u.account.balance),
+      limit: twoDecimals(u.account.limit),
+    },
+    card: u.card && { ...u.card, limit: twoDecimals(u.card.limit) },
+  });
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     while (holds.size > 0) await Promise.all(holds);
     const delay = faults.latencyMs + Math.random() * faults.jitterMs;
@@ -188,101 +745,202 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApiSimu
       req.socket.destroy();
       return;
     }
-    if (Math.random() < faults.errorRate) return sendText(res, 500, 'Unexpected server error, see the logs.');
+    const accept = req.headers.accept;
+    const text = (status: number, body: string, headers: OutgoingHttpHeaders = {}): void =>
+      send(res, status, body, { ...headers, 'content-type': stringType(accept) });
+    if (Math.random() < faults.errorRate) return text(500, unexpected);
     if (Math.random() < faults.rateLimitRate) {
       return sendText(res, 429, 'Too Many Requests', { 'retry-after': String(faults.retryAfterSeconds) });
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const match = /^\/users(?:\/([^/]+))?\/?$/.exec(url.pathname);
-    if (!match) return sendText(res, 404, 'Not Found');
+
     const method = req.method ?? 'GET';
+    const target = parseTarget(req.url ?? '/');
+    if (!target) return send(res, 400, '', {}); // Tomcat refuses the request line before Spring sees it.
+    const host = req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`;
+    const origin = req.headers.origin;
+    const crossOrigin = origin !== undefined && !sameOrigin(origin, host);
+    const preflight =
+      method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+    const invalidCors = (): void => send(res, 403, 'Invalid CORS request', { vary });
+
+    // The controller maps /users and /users/{id}, nothing else (no trailing slash since Spring 6).
+    const [first, route, ...rest] = target.segments;
+    if (first !== 'users' || rest.length > 0 || route === '') {
+      // No controller mapping: the static resource handler finds nothing and Spring Boot's /error answers.
+      if (preflight) return crossOrigin ? invalidCors() : send(res, 200, '', { vary });
+      return notFoundPage(req, res, target.rawPath);
+    }
+    const methods = route === undefined ? ['GET', 'POST'] : ['GET', 'PUT', 'DELETE'];
     if (method in requests) requests[method as keyof typeof requests] += 1;
-    const idText = match[1];
     if (Math.random() < faults.malformedRate && method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end('{"id": 1, "name": "Trunc');
     }
 
-    if (idText === undefined) {
-      if (method === 'GET') return sendJson(res, 200, [...users.values()]);
-      if (method === 'POST') {
-        const body = await parseUser(req, res, newUserSchema);
-        if (!body) return;
-        if ([...users.values()].some((u) => u.account?.number === body.account?.number)) {
-          return sendText(res, 422, 'This Account number already exists.');
-        }
-        if ([...users.values()].some((u) => u.card?.number === body.card?.number)) {
-          return sendText(res, 422, 'This Card number already exists.');
-        }
-        const created = withIds({ ...body, id: nextUserId++ }, undefined);
-        users.set(created.id, created);
-        record({ op: 'put', user: created });
-        return sendJson(res, 201, created, { location: `/users/${created.id}` });
-      }
-      return sendText(res, 405, 'Method Not Allowed');
+    if (preflight) {
+      const wanted = String(req.headers['access-control-request-method']);
+      if (!crossOrigin) return send(res, 200, '', { vary });
+      // The preflight matches a handler by its requested method; @CrossOrigin allows that handler's method only.
+      if (!methods.includes(wanted)) return invalidCors();
+      const requestedHeaders = String(req.headers['access-control-request-headers'] ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h !== '');
+      return send(res, 200, '', {
+        vary,
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': wanted,
+        ...(requestedHeaders.length > 0 ? { 'access-control-allow-headers': requestedHeaders.join(', ') } : {}),
+        'access-control-max-age': '1800',
+      });
+    }
+    if (method === 'OPTIONS') {
+      const allow = methods.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
+      return send(res, 200, '', { allow: [...allow, 'OPTIONS'].join(',') });
+    }
+    const handlerMethod = method === 'HEAD' ? 'GET' : method;
+    // A method the path does not map: HttpRequestMethodNotSupportedException, caught by the Throwable handler.
+    if (!methods.includes(handlerMethod)) return text(500, unexpected);
+
+    // The controller's @CrossOrigin: Vary on every answer, Access-Control-Allow-Origin on cross-origin ones.
+    const headers: OutgoingHttpHeaders = { vary };
+    if (crossOrigin) {
+      if (handlerMethod !== method) return invalidCors(); // HEAD is not the GET handler's method.
+      headers['access-control-allow-origin'] = '*';
+    }
+    const answer = (status: number, body: string): void => text(status, body, headers);
+    const user = (status: number, value: unknown, extra: OutgoingHttpHeaders = {}): void => {
+      const type = jsonType(accept);
+      if (!type) return answer(500, unexpected);
+      send(res, status, writeJson(value), { ...headers, ...extra, 'content-type': type });
+    };
+
+    if (route === undefined && handlerMethod === 'GET') {
+      return user(200, [...bank.users.values()].sort((a, b) => a.id - b.id).map(onTheWire));
+    }
+    const id = route === undefined ? undefined : pathId(route);
+    if (route !== undefined && id === undefined) return answer(500, unexpected);
+    const existing = id !== undefined && id <= BigInt(Number.MAX_SAFE_INTEGER) ? bank.users.get(Number(id)) : undefined;
+    if (handlerMethod === 'GET') return existing ? user(200, onTheWire(existing)) : answer(404, notFound);
+    if (handlerMethod === 'DELETE') {
+      if (id === unchangeableUserId) return answer(422, `User with ID ${unchangeableUserId} can not be deleted.`);
+      if (!existing) return answer(404, notFound);
+      bank.remove(existing.id);
+      record({ op: 'delete', id: existing.id, next: { ...bank.next } });
+      return send(res, 204, '', headers);
     }
 
-    const id = Number(idText);
-    if (!/^\d+$/.test(idText) || !Number.isSafeInteger(id)) return sendText(res, 400, 'Invalid user id.');
-    const existing = users.get(id);
-    if (method === 'GET') {
-      return existing ? sendJson(res, 200, existing) : sendText(res, 404, 'Resource ID not found.');
+    // POST /users and PUT /users/{id}: the body first, as Spring resolves it before the controller runs.
+    const decoder = bodyDecoder(req.headers['content-type']);
+    const bytes = await readRequestBytes(req);
+    if (bytes === undefined) return sendText(res, 413, 'Payload Too Large');
+    let input: UserIn;
+    try {
+      if (!decoder) throw new UnreadableBody('Content-Type not supported');
+      input = readUser(readJsonValue(decoder.decode(bytes)));
+    } catch (err) {
+      if (err instanceof UnreadableBody || err instanceof TypeError) return answer(500, unexpected);
+      throw err;
     }
-    if (method === 'PUT') {
-      const body = await parseUser(req, res);
-      if (!body) return;
-      if (body.id !== id) return sendText(res, 422, 'Update IDs must be the same.');
-      if (!existing) return sendText(res, 404, 'Resource ID not found.');
-      if (id === unchangeableUserId) return sendText(res, 422, `This User ID ${unchangeableUserId} cannot be updated.`);
-      const updated = withIds(body, existing);
-      users.set(id, updated);
-      record({ op: 'put', user: updated });
-      return sendJson(res, 200, updated);
+
+    const before = { ...bank.next };
+    const write = (mode: 'persist' | 'merge', replacing: Customer | undefined) => {
+      try {
+        const saved = save(bank, input, mode, replacing);
+        bank.put(saved.user);
+        record({ op: 'put', user: saved.user, next: { ...bank.next } });
+        return saved.echo;
+      } catch (err) {
+        if (!(err instanceof WriteFailed)) throw err;
+        // Rolled back; the IDENTITY values the failed inserts drew stay drawn.
+        if (Object.entries(before).some(([k, v]) => bank.next[k as keyof Sequences] !== v)) {
+          record({ op: 'next', next: { ...bank.next } });
+        }
+        answer(500, unexpected);
+        return undefined;
+      }
+    };
+
+    if (handlerMethod === 'POST') {
+      if (!input.account) return answer(422, 'User account must not be null.');
+      if (!input.card) return answer(422, 'User card must not be null.');
+      if (input.id === unchangeableUserId) {
+        return answer(422, `User with ID ${unchangeableUserId} can not be created.`);
+      }
+      if (linkedNumber(bank, 'account', input.account.number))
+        return answer(422, 'This account number already exists.');
+      if (linkedNumber(bank, 'card', input.card.number)) return answer(422, 'This card number already exists.');
+      // JPA save(): persist without an id; with one, merge, which replaces that user if it exists.
+      const replacing =
+        input.id !== null && input.id >= 1n && input.id <= BigInt(Number.MAX_SAFE_INTEGER)
+          ? bank.users.get(Number(input.id))
+          : undefined;
+      const echo = write(input.id === null ? 'persist' : 'merge', replacing);
+      if (echo === undefined) return;
+      const location = `http://${host.replace(/:80$/, '')}${target.rawPath}/${(echo as Customer).id}${
+        target.query === undefined ? '' : `?${target.query}`
+      }`;
+      return user(201, echo, { location });
     }
-    if (method === 'DELETE') {
-      if (!existing) return sendText(res, 404, 'Resource ID not found.');
-      if (id === unchangeableUserId) return sendText(res, 422, `This User ID ${unchangeableUserId} cannot be deleted.`);
-      users.delete(id);
-      record({ op: 'delete', id });
-      res.writeHead(204);
-      return void res.end();
-    }
-    return sendText(res, 405, 'Method Not Allowed');
+
+    // PUT
+    if (id === unchangeableUserId) return answer(422, `User with ID ${unchangeableUserId} can not be updated.`);
+    if (!existing) return answer(404, notFound);
+    if (input.id === null || input.id !== BigInt(existing.id)) return answer(422, 'Update IDs must be the same.');
+    const echo = write('merge', existing);
+    if (echo !== undefined) user(200, echo);
   }
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => {
-      if (!res.headersSent) sendText(res, 500, 'Unexpected server error, see the logs.');
+      if (!res.headersSent) send(res, 500, unexpected, { 'content-type': stringType(req.headers.accept) });
     });
   });
   const url = await listen(server, options.port ?? 0);
-  return { url, faults, users, requests, hold, close: () => close(server) };
+  return { url, faults, users: bank.users, requests, hold, close: () => close(server) };
 }
 
-/** A new user's id is the server's to give, as in the original API. */
-const newUserSchema = customerSchema.extend({ id: z.unknown().optional() });
+/** existsByAccountNumber / existsByCardNumber: a user links a row with this number (a null number: IS NULL). */
+function linkedNumber(bank: Bank, table: 'account' | 'card', number: string | null): boolean {
+  if (number === null) {
+    return [...bank.users.values()].some((u) => {
+      const row = (table === 'account' ? u.account : u.card) as Row | null;
+      return row !== null && row.number === null;
+    });
+  }
+  const id = bank.byNumber[table].get(number);
+  return id !== undefined && bank.linkedTo(table, id) !== undefined;
+}
 
-async function parseUser(
-  req: IncomingMessage,
-  res: ServerResponse,
-  schema: typeof customerSchema | typeof newUserSchema = customerSchema,
-): Promise<Customer | undefined> {
-  const text = await readRequestBody(req);
-  if (text === undefined) {
-    sendText(res, 413, 'Payload Too Large');
-    return undefined;
-  }
-  let json: unknown;
+function sameOrigin(origin: string, host: string): boolean {
   try {
-    json = JSON.parse(text);
+    const o = new URL(origin);
+    const h = new URL(`http://${host}`);
+    return o.protocol === 'http:' && o.hostname === h.hostname && (o.port || '80') === (h.port || '80');
   } catch {
-    sendText(res, 400, 'Malformed JSON request.');
-    return undefined;
+    return false;
   }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    sendText(res, 400, 'Malformed JSON request.');
-    return undefined;
+}
+
+/** Spring Boot's /error for a path no controller maps: JSON, the Whitelabel page for browsers, nothing otherwise. */
+function notFoundPage(req: IncomingMessage, res: ServerResponse, rawPath: string): void {
+  const accept = req.headers.accept;
+  const now = new Date();
+  if (parseAccept(accept).some((m) => m.q > 0 && m.type === 'text' && m.subtype === 'html')) {
+    const created = now.toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/, '$1 $3 $2 $5 UTC $4');
+    const page =
+      '<html><body><h1>Whitelabel Error Page</h1><p>This application has no explicit mapping for /error, so you are ' +
+      `seeing this as a fallback.</p><div id='created'>${created}</div><div>There was an unexpected error ` +
+      '(type=Not Found, status=404).</div></body></html>';
+    return send(res, 404, page, { vary, 'content-type': 'text/html;charset=UTF-8' });
   }
-  return { ...parsed.data, id: Number(parsed.data.id ?? 0) };
+  const type = jsonType(accept);
+  if (!type) return send(res, 404, '', { vary });
+  const body = {
+    timestamp: now.toISOString().replace('Z', '+00:00'),
+    status: 404,
+    error: 'Not Found',
+    path: rawPath,
+  };
+  send(res, 404, JSON.stringify(body), { vary, 'content-type': type });
 }

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 /** Bodies larger than this are refused with 413. */
 export const maxRequestBytes = 1024 * 1024;
 
-export async function readRequestBody(req: IncomingMessage): Promise<string | undefined> {
+/** The body's bytes, or undefined when it is over maxRequestBytes. */
+export async function readRequestBytes(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -13,7 +14,11 @@ export async function readRequestBody(req: IncomingMessage): Promise<string | un
     if (size > maxRequestBytes) return undefined;
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+export async function readRequestBody(req: IncomingMessage): Promise<string | undefined> {
+  return (await readRequestBytes(req))?.toString('utf8');
 }
 
 export function sendJson(

@@ -125,7 +125,7 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
       env.run(loadCustomer, { sink: 'api', apiUrl: api.url, id: 1, message: 'Oi', customer: user1, source: 'api' }),
     );
     expect(failure).toMatchObject({ type: failureTypes.apiRejected, nonRetryable: true });
-    expect(failure.message).toBe('PUT customer 1: the bank API refused it (422 This User ID 1 cannot be updated.).');
+    expect(failure.message).toBe('PUT customer 1: the bank API refused it (422 User with ID 1 can not be updated.).');
   });
 
   describe('hostile answers', () => {

@@ -140,7 +140,7 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
     expect(summary.counts).toMatchObject({ loaded: 1, failed: 1 });
     const user1 = byId(report.customers).get(1)!;
     expect(user1).toMatchObject({ status: 'failed', source: 'api', error: { reason: 'api_rejected' } });
-    expect(user1.error?.message).toContain('This User ID 1 cannot be updated.');
+    expect(user1.error?.message).toContain('User with ID 1 can not be updated.');
     expect(user1.attempts.load).toBe(1);
     // The export is the bank's truth: user 1 as the bank has it, the message it would have got in the report only.
     expect(exported?.find((u) => u.id === 1)).toEqual(pipeline.bankApi.users.get(1));
