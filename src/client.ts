@@ -50,7 +50,10 @@ export async function startRun(
     args: [options],
     // A run id names one run for good: its record is the audit trail.
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    typedSearchAttributes: [{ key: searchAttributes.runId, value: runId }],
+    typedSearchAttributes: [
+      { key: searchAttributes.runId, value: runId },
+      ...(options.retryOf ? [{ key: searchAttributes.retryOf, value: options.retryOf }] : []),
+    ],
   });
 }
 

@@ -42,6 +42,13 @@ export function idProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** The header cells, quoted in an error only when they read as column names: never a line of some other file. */
+function headerNames(cells: string[]): string {
+  const names = cells.filter((cell) => cell !== '');
+  if (names.length === 0 || names.some((cell) => !/^[\p{L}\p{N} _.-]{1,40}$/u.test(cell))) return '';
+  return ` (found: ${names.join(', ')})`;
+}
+
 /** How much of the file's start is checked to be UTF-8 text. */
 const encodingSampleBytes = 64 * 1024;
 
@@ -106,9 +113,7 @@ export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenera
       if (column < 0) {
         column = record.findIndex((cell) => cell.toLowerCase() === headerName);
         if (column < 0) {
-          throw inputFailure(
-            `The input file ${input} has no UserID column in its header (found: ${record.join(', ') || 'nothing'}).`,
-          );
+          throw inputFailure(`The input file ${input} has no UserID column in its header${headerNames(record)}.`);
         }
         continue;
       }

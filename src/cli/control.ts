@@ -6,7 +6,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { newRunId, runHandle, runOptionsOf, runUrl, validRunId } from '../client';
 import { reportPathFor } from '../report';
 import { rebuildReport } from '../report-from-history';
-import { pauseSignal, progressQuery, resumeSignal, type Progress } from '../workflows/api';
+import { pauseSignal, progressQuery, resumeSignal, searchAttributes, type Progress } from '../workflows/api';
 import { action, UsageError, withClient } from './context';
 import { followAndSummarize, startOrRefuse } from './run';
 
@@ -40,6 +40,14 @@ function printProgress(p: Progress): void {
   console.log(`  rows read   ${c.rows} (${c.invalid} invalid, ${c.duplicates} duplicates)`);
   console.log(`  from mock   ${c.fromMock}, templated ${c.templated}`);
   console.log(`  bank API    ${bankApiLine(p)}`);
+}
+
+/** The runs retry-failed made of a run, oldest first. */
+async function retriesOf(client: Client, runId: string): Promise<string[]> {
+  const ids = new Set<string>();
+  for await (const run of client.workflow.list({ query: `${searchAttributes.retryOf.name} = '${runId}'` }))
+    ids.add(run.workflowId);
+  return [...ids].sort();
 }
 
 /** How the bank API stands in a run: answering, waited for, or given up on. */
@@ -126,13 +134,20 @@ export function registerControl(program: Command): void {
     .description('A new run, linked to the old one, of the customers that ended failed, skipped or from mock data.')
     .option('--id <runId>', 'the new run id; generated when not given')
     .option('--detach', 'print the new run id and exit without waiting')
+    .option('--again', 'retry a run that was retried before')
     .action(
-      action((runId: string, flags: { id?: string; detach?: boolean }) =>
+      action((runId: string, flags: { id?: string; detach?: boolean; again?: boolean }) =>
         withClient(async (client, config) => {
           const status = await statusOf(client, runId);
           if (status === 'RUNNING') {
             throw new UsageError(
               `Run ${runId} is still running: retry its customers once it has ended (or cancel it).`,
+            );
+          }
+          const earlier = await retriesOf(client, runId);
+          if (earlier.length > 0 && !flags.again) {
+            throw new UsageError(
+              `Run ${runId} was already retried by run ${earlier.join(', ')} (sdw-etl report ${earlier[0]}); add --again to retry its customers once more.`,
             );
           }
           const options = await runOptionsOf(runHandle(client, runId));

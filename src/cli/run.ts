@@ -9,6 +9,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { readCsvRows } from '../activities/extract';
 import { connectClient, followRun, newRunId, runOptionsOf, runUrl, startRun, validRunId } from '../client';
 import { ConfigError, parseUrl, type Config } from '../config';
 import { canWriteIn } from '../files';
@@ -35,11 +36,31 @@ export interface RunFlags {
   detach?: boolean;
 }
 
+/**
+ * Refuses, before any run starts, a CSV whose header, encoding or rows cannot make a run: it reads until the first
+ * row that names a customer (the first few rows, for any list worth running).
+ */
+async function checkInput(input: string, named: string): Promise<void> {
+  let rows = 0;
+  try {
+    for await (const row of readCsvRows(input)) {
+      if (!('invalid' in row)) return;
+      rows += 1;
+    }
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  throw new UsageError(
+    `The input file ${named} names no customer: ${rows === 0 ? 'it has a header and no rows' : `none of its ${plural(rows, 'row')} is a customer id`}.`,
+  );
+}
+
 /** Turns flags into a run's options: absolute paths the worker can open, checked before anything starts. */
 export async function runOptions(flags: RunFlags, config: Config): Promise<RunOptions> {
   const input = path.resolve(flags.input);
-  if (!existsSync(input) || !statSync(input).isFile())
-    throw new UsageError(`The input file ${flags.input} does not exist.`);
+  if (!existsSync(input)) throw new UsageError(`The input file ${flags.input} does not exist.`);
+  if (statSync(input).isDirectory()) throw new UsageError(`The input ${flags.input} is a folder, not a CSV file.`);
+  await checkInput(input, flags.input);
   const output = path.resolve(flags.output ?? defaultRunOptions.output);
   const folder = path.dirname(output);
   if (!existsSync(folder)) {

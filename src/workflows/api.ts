@@ -8,6 +8,8 @@ import type { Locale } from '../personalize';
 
 export const searchAttributes = {
   runId: defineSearchAttributeKey('SdwRunId', 'KEYWORD'),
+  /** On a run made by retry-failed: the run it retries. */
+  retryOf: defineSearchAttributeKey('SdwRetryOf', 'KEYWORD'),
   // A batch of customers: its customer ids, and the outcomes and data sources its customers ended with. (The
   // dev server's SQLite store holds three keyword lists at most; the message source is in the report.)
   customerIds: defineSearchAttributeKey('SdwCustomerIds', 'KEYWORD_LIST'),

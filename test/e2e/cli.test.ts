@@ -126,26 +126,41 @@ describe('the sdw-etl command', () => {
     expect(ran.stderr).not.toMatch(/\n\s+at /);
   });
 
-  test('a CSV that is not UTF-8 ends the run with one sentence and exit 1, leaving the previous export intact', async () => {
+  test('a CSV that is not UTF-8 is refused before any run starts, leaving the previous export intact', async () => {
     const input = path.join(pipeline.dir, 'latin1.csv');
     writeFileSync(input, Buffer.from('UserID,Nome\n2,Jos\xe9\n', 'latin1'));
     const output = path.join(pipeline.dir, 'kept.json');
     writeFileSync(output, '[{"previous": true}]');
     const ran = await sdwEtl(['run', '--input', input, '--output', output, '--id', 'e2e-latin1'], env, pipeline.dir);
-    expect(ran.code).toBe(1);
-    expect(ran.stderr.trim()).toBe(
-      `sdw-etl: Run e2e-latin1 failed: The input file ${input} is not UTF-8 text; save it as "CSV UTF-8".`,
-    );
+    expect([ran.code, ran.stderr.trim()]).toEqual([
+      1,
+      `sdw-etl: The input file ${input} is not UTF-8 text; save it as "CSV UTF-8".`,
+    ]);
     expect(readFileSync(output, 'utf8')).toBe('[{"previous": true}]');
+    await expect(pipeline.client.workflow.getHandle('e2e-latin1').describe()).rejects.toThrow();
   });
 
-  test('a CSV with a header and no rows runs to an empty export and exit 0', async () => {
-    const input = writeCsv(pipeline.dir, 'UserID\n', 'empty-list.csv');
-    const output = path.join(pipeline.dir, 'empty-list.json');
-    const ran = await sdwEtl(['run', '--input', input, '--output', output], env, pipeline.dir);
-    expect(ran.code).toBe(0);
-    expect(ran.stdout).toMatch(/rows +0/);
-    expect(JSON.parse(readFileSync(output, 'utf8'))).toEqual([]);
+  test.each([
+    ['a header and no rows', 'UserID\n', 'it has a header and no rows'],
+    ['no valid row', 'UserID\nabc\n-4\n\n0\n', 'none of its 3 rows is a customer id'],
+  ])('a CSV with %s is refused before any run starts, exit 1', async (_what, text, why) => {
+    const input = writeCsv(pipeline.dir, text, 'no-customers.csv');
+    const ran = await sdwEtl(['run', '--input', input], env, pipeline.dir);
+    expect([ran.code, ran.stderr.trim()]).toEqual([1, `sdw-etl: The input file ${input} names no customer: ${why}.`]);
+  });
+
+  test('a file that is not a CSV is refused without quoting it; a folder is named a folder', async () => {
+    const secret = writeCsv(pipeline.dir, 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1\n', 'passwd');
+    const ran = await sdwEtl(['run', '--input', secret], env, pipeline.dir);
+    expect([ran.code, ran.stderr.trim()]).toEqual([
+      1,
+      `sdw-etl: The input file ${secret} has no UserID column in its header.`,
+    ]);
+    const folder = await sdwEtl(['run', '--input', pipeline.dir], env, pipeline.dir);
+    expect([folder.code, folder.stderr.trim()]).toEqual([
+      1,
+      `sdw-etl: The input ${pipeline.dir} is a folder, not a CSV file.`,
+    ]);
   });
 
   test('a Temporal server that does not answer is one sentence and exit 1', async () => {

@@ -29,7 +29,7 @@ describe('a misconfigured Temporal cluster', () => {
       '--address',
       address,
     ]);
-    const sentence = `sdw-etl: The Temporal namespace ${namespace} lacks the search attributes SdwRunId, SdwCustomerIds, SdwOutcomes, SdwCustomerSources: register them with TEMPORAL_ADDRESS=${address} TEMPORAL_NAMESPACE=${namespace} scripts/register-search-attributes.sh.`;
+    const sentence = `sdw-etl: The Temporal namespace ${namespace} lacks the search attributes SdwRunId, SdwRetryOf, SdwCustomerIds, SdwOutcomes, SdwCustomerSources: register them with TEMPORAL_ADDRESS=${address} TEMPORAL_NAMESPACE=${namespace} scripts/register-search-attributes.sh.`;
     const ran = await sdwEtl(['run', '--input', input], env({ TEMPORAL_NAMESPACE: namespace }), dir);
     expect([ran.code, ran.stderr.trim()]).toEqual([1, sentence]);
     const worker = await sdwEtl(['worker'], env({ TEMPORAL_NAMESPACE: namespace }), dir);

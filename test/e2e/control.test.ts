@@ -205,6 +205,18 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
       expect(loaded.code).toBe(0);
       expect(loaded.stdout).toContain('Customer 26 in run second-try: loaded');
 
+      // The same run retried again: refused, naming the earlier retry, unless asked for --again.
+      const twice = await sdwEtl(['retry-failed', 'first-try'], env, pipeline.dir);
+      expect([twice.code, twice.stderr.trim()]).toEqual([
+        1,
+        'sdw-etl: Run first-try was already retried by run second-try (sdw-etl report second-try); add --again to retry its customers once more.',
+      ]);
+      const again = await sdwEtl(['retry-failed', 'first-try', '--again', '--id', 'third-try'], env, pipeline.dir);
+      expect([again.code, again.stdout]).toEqual([
+        0,
+        expect.stringContaining('Run third-try retries 3 customers of run first-try.'),
+      ]);
+
       const nothingLeft = await sdwEtl(['retry-failed', 'second-try'], env, pipeline.dir);
       expect([nothingLeft.code, nothingLeft.stdout.trim()]).toEqual([
         0,
