@@ -36,8 +36,6 @@ export function newRunId(now = new Date()): string {
   return `sdw-etl-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-export const validRunId = (id: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id);
-
 export async function startRun(
   client: Client,
   taskQueue: string,

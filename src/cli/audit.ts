@@ -2,7 +2,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { runHandle, runUrl, validRunId } from '../client';
+import { runHandle, runUrl } from '../client';
+import { validRunId } from '../run-id';
 import { canWriteIn, writeTextAtomically } from '../files';
 import type { Counts } from '../outcomes';
 import { estimateCostUsd } from '../pricing';

@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { newRunId, runHandle, runOptionsOf, runUrl, validRunId } from '../client';
+import { newRunId, runHandle, runOptionsOf, runUrl } from '../client';
+import { runIdProblem, validRunId } from '../run-id';
 import { reportPathFor } from '../report';
 import { rebuildReport } from '../report-from-history';
 import { pauseSignal, progressQuery, resumeSignal, searchAttributes, type Progress } from '../workflows/api';
@@ -159,10 +160,7 @@ export function registerControl(program: Command): void {
             return 0;
           }
           const retryId = flags.id ?? newRunId();
-          if (!validRunId(retryId))
-            throw new UsageError(
-              `The run id "${retryId}" must be 1 to 100 letters, digits, dots, dashes or underscores.`,
-            );
+          if (!validRunId(retryId)) throw new UsageError(runIdProblem(retryId));
           const folder = path.dirname(options.output);
           const input = path.join(folder, `${retryId}.retry.csv`);
           writeFileSync(input, `UserID\n${ids.join('\n')}\n`);

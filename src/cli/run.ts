@@ -10,7 +10,8 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { readCsvRows } from '../activities/extract';
-import { connectClient, followRun, newRunId, runOptionsOf, runUrl, startRun, validRunId } from '../client';
+import { connectClient, followRun, newRunId, runOptionsOf, runUrl, startRun } from '../client';
+import { runIdProblem, validRunId } from '../run-id';
 import { ConfigError, parseUrl, type Config } from '../config';
 import { canWriteIn } from '../files';
 import { reportPathFor, type ReportedCustomer } from '../report';
@@ -198,7 +199,7 @@ export async function followAndSummarize(
 export async function runCommand(flags: RunFlags, config: Config): Promise<number> {
   const runId = flags.id ?? newRunId();
   if (!validRunId(runId)) {
-    throw new UsageError(`The run id "${runId}" must be 1 to 100 letters, digits, dots, dashes or underscores.`);
+    throw new UsageError(runIdProblem(runId));
   }
   const options = await runOptions(flags, config);
   if (!config.llm) {

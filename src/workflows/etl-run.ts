@@ -1,6 +1,7 @@
 // The run: pages of customer ids from the CSV, batch workflows keeping --concurrency customers in flight,
 // continue-as-new after each page, then the export and the reports.
 import {
+  ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
   condition,
@@ -18,6 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { failureTypes } from '../failures';
+import { runIdProblem, validRunId } from '../run-id';
 import { emptyCounts, tally, tallyInvalid, type Counts, type CustomerRow } from '../outcomes';
 import {
   batchWorkflowId,
@@ -105,6 +107,8 @@ function startBatch(
 export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
   const options: RunOptions = { ...defaultRunOptions, ...input };
   const { workflowId: runId, typedSearchAttributes } = workflowInfo();
+  // A run started in the Web UI names itself: a run id that breaks the rule fails the run before anything is read.
+  if (!validRunId(runId)) throw ApplicationFailure.nonRetryable(runIdProblem(runId), failureTypes.inputInvalid);
   // A run started from the Web UI comes without search attributes: it tags itself, so filters by run id find it.
   if (typedSearchAttributes.get(searchAttributes.runId) === undefined) {
     upsertSearchAttributes([{ key: searchAttributes.runId, value: runId }]);

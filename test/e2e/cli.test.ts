@@ -116,7 +116,7 @@ describe('the sdw-etl command', () => {
     [['run', '--input', 'x.csv', '--output', '/sys/out.json'], 'sdw-etl: The output folder /sys is not writable.'],
     [
       ['run', '--input', 'x.csv', '--id', 'a/b'],
-      'sdw-etl: The run id "a/b" must be 1 to 100 letters, digits, dots, dashes or underscores.',
+      'sdw-etl: The run id "a/b" must be 1 to 100 letters, digits, dots, dashes or underscores, starting with a letter or digit.',
     ],
   ])('a usage error %p is one sentence and exit 1', async (args, sentence) => {
     writeCsv(pipeline.dir, csvOf([1]), 'x.csv');

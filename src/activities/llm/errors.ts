@@ -6,7 +6,8 @@ import { activityFailure } from '../failure';
 import { retryAfterMs } from '../http';
 
 export function llmFailure(err: unknown, apiKey: string): ApplicationFailure {
-  const redact = (text: string): string => (apiKey.length >= 8 ? text.split(apiKey).join('[redacted]') : text);
+  // Whatever its length: a short key echoed by a server is still a key.
+  const redact = (text: string): string => (apiKey === '' ? text : text.split(apiKey).join('[redacted]'));
   if (err instanceof OpenAI.RateLimitError) {
     const headers = err.headers;
     const ms = headers?.get('retry-after-ms');

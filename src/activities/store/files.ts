@@ -1,12 +1,19 @@
 // The record store on one machine's disk: a JSON file per customer under <dataDir>/runs/<runId>/customers/.
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { failureTypes } from '../../failures';
 import { writeTextAtomically } from '../../files';
+import { runIdProblem, validRunId } from '../../run-id';
+import { activityFailure } from '../failure';
 import type { CustomerRecord, RecordStore } from './store';
 
 export function createFileStore(dataDir: string): RecordStore {
-  const recordPath = (runId: string, id: number): string =>
-    path.join(dataDir, 'runs', runId, 'customers', `${id}.json`);
+  const recordPath = (runId: string, id: number): string => {
+    // A run id becomes a folder name: one that could climb out of the data folder never does.
+    if (!validRunId(runId))
+      throw activityFailure(failureTypes.inputInvalid, runIdProblem(runId), { nonRetryable: true });
+    return path.join(dataDir, 'runs', runId, 'customers', `${id}.json`);
+  };
 
   async function saveRecord(runId: string, record: CustomerRecord): Promise<void> {
     const file = recordPath(runId, record.outcome.id);
