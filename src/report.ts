@@ -44,8 +44,12 @@ export const reportPathFor = (output: string, runId: string): string =>
 
 export const htmlReportPathFor = (reportPath: string): string => reportPath.replace(/\.json$/, '.html');
 
-/** Text that came from the bank API or the CSV, safe for a terminal: control characters (escape sequences) become "?". */
-export const printable = (text: string): string => text.replace(/\p{Cc}/gu, '?');
+/**
+ * Text from outside (the CSV, the bank API, the LLM, an error, a path), safe for a terminal: control characters
+ * (escape sequences, bells, line breaks), invisible format characters (zero-width spaces and joiners, soft hyphens)
+ * and bidirectional overrides and isolates (U+202A-202E, U+2066-2069), which reorder what is read, become "?".
+ */
+export const printable = (text: string): string => text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, '?');
 
 const usd = (n: number): string => `US$ ${n.toFixed(n !== 0 && n < 0.01 ? 6 : 2)}`;
 
@@ -53,9 +57,9 @@ const usd = (n: number): string => `US$ ${n.toFixed(n !== 0 && n < 0.01 ? 6 : 2)
 export function reportAsTable(report: RunReport): string {
   const c = report.counts;
   const lines = [
-    `Run ${report.runId}: ${report.state}${report.retryOf ? ` (retry of ${report.retryOf})` : ''}`,
+    `Run ${printable(report.runId)}: ${report.state}${report.retryOf ? ` (retry of ${printable(report.retryOf)})` : ''}`,
     `  started ${report.startedAt}, ended ${report.endedAt ?? '-'}`,
-    `  input ${report.input}, sink ${report.sink}, export ${report.export ?? '-'}`,
+    `  input ${printable(report.input)}, sink ${report.sink}, export ${printable(report.export ?? '-')}`,
     `  rows ${c.rows}: loaded ${c.loaded}, skipped ${c.skipped}, failed ${c.failed}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
     `  from mock ${c.fromMock}, template messages ${c.templated}`,
     `  tokens ${c.promptTokens} in + ${c.completionTokens} out, estimated ${usd(report.estimatedCostUsd)} (prices of ${report.pricesTakenOn})`,

@@ -81,7 +81,7 @@ export function registerAudit(program: Command): void {
               ? [counts.loaded, counts.skipped, counts.failed].map((n) => String(n).padStart(6))
               : ['     -', '     -', '     -'];
             console.log(
-              `${run.workflowId.padEnd(36)} ${(run.closeTime?.toISOString() ?? '-').padEnd(25)} ${run.status.name.toLowerCase().padEnd(10)} ${cells.join(' ')}`,
+              `${printable(run.workflowId).padEnd(36)} ${(run.closeTime?.toISOString() ?? '-').padEnd(25)} ${run.status.name.toLowerCase().padEnd(10)} ${cells.join(' ')}`,
             );
           }
           if (listed === 0) console.log('(no runs)');
@@ -115,7 +115,9 @@ export function registerAudit(program: Command): void {
           if (flags.out === undefined) process.stdout.write(text);
           else {
             await writeTextAtomically(flags.out, text); // an interrupted command never leaves half a report
-            console.log(`Report of run ${runId} (${report.customers.length} customers) written to ${flags.out}`);
+            console.log(
+              `Report of run ${runId} (${report.customers.length} customers) written to ${printable(flags.out)}`,
+            );
           }
         }),
       ),
@@ -142,8 +144,10 @@ export function registerAudit(program: Command): void {
           console.log(
             `  data      ${outcome.source ?? '-'}${outcome.source === 'mock' ? ' (the API did not answer; mock record)' : ''}`,
           );
-          console.log(`  message   ${outcome.message ?? '-'} [${outcome.messageSource ?? '-'}]`);
-          console.log(`  model     ${outcome.model ?? '-'}, ${tokens} tokens, estimated US$ ${cost.toFixed(6)}`);
+          console.log(`  message   ${printable(outcome.message ?? '-')} [${outcome.messageSource ?? '-'}]`);
+          console.log(
+            `  model     ${printable(outcome.model ?? '-')}, ${tokens} tokens, estimated US$ ${cost.toFixed(6)}`,
+          );
           for (const step of ['fetch', 'write', 'load'] as const) {
             const attempts = outcome.attempts[step];
             const took = `, ${outcome.durationsMs[step]} ms`;

@@ -4,14 +4,19 @@ import { InvalidArgumentError } from 'commander';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../client';
 import { ConfigError, loadConfig, type Config } from '../config';
+import { printable } from '../report';
 
 /** A mistake the user can fix: printed as one sentence, exit code 1. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** The sentence to print for an error that ends the command. */
+/** The sentence to print for an error that ends the command, its outside text (ids, paths, servers' words) printable. */
 export function describeError(err: unknown): string {
+  return printable(errorSentence(err));
+}
+
+function errorSentence(err: unknown): string {
   if (err instanceof UsageError || err instanceof ConfigError) return err.message;
   const error = err as Error & { code?: string | number; cause?: unknown };
   const text = error?.message ?? String(err);

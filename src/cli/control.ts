@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { newRunId, runHandle, runOptionsOf, runUrl } from '../client';
 import { runIdProblem, validRunId } from '../run-id';
-import { reportPathFor } from '../report';
+import { printable, reportPathFor } from '../report';
 import { rebuildReport } from '../report-from-history';
 import { pauseSignal, progressQuery, resumeSignal, searchAttributes, type Progress } from '../workflows/api';
 import { action, UsageError, withClient } from './context';
@@ -30,7 +30,7 @@ function printProgress(p: Progress): void {
   const c = p.counts;
   const done = c.loaded + c.skipped + c.failed;
   const seconds = Math.max(0.001, (Date.now() - Date.parse(p.startedAt)) / 1000);
-  console.log(`Run ${p.runId}: ${p.state}${p.retryOf ? ` (retrying run ${p.retryOf})` : ''}`);
+  console.log(`Run ${printable(p.runId)}: ${p.state}${p.retryOf ? ` (retrying run ${printable(p.retryOf)})` : ''}`);
   console.log(`  started     ${p.startedAt} (${seconds.toFixed(0)} s ago)`);
   console.log(
     `  done        ${done} (${c.loaded} loaded, ${c.skipped} skipped, ${c.failed} failed), ${(done / seconds).toFixed(2)} customers/s`,
@@ -75,8 +75,8 @@ export function registerControl(program: Command): void {
             printProgress(await runHandle(client, runId).query(progressQuery));
           } else {
             const options = await runOptionsOf(runHandle(client, runId));
-            console.log(`Run ${runId}: ${status.toLowerCase()}`);
-            console.log(`Report: ${reportPathFor(options.output, runId)}`);
+            console.log(`Run ${printable(runId)}: ${status.toLowerCase()}`);
+            console.log(`Report: ${printable(reportPathFor(options.output, runId))}`);
           }
           console.log(`Web UI: ${runUrl(config, runId)}`);
         }),

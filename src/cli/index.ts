@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { startCodecServer } from '../codec-server';
 import { loadConfig, loadDotEnv } from '../config';
 import { locales } from '../personalize';
+import { printable } from '../report';
 import { createWorker } from '../worker';
 import type { RunFlags } from './run';
 import {
@@ -26,7 +27,17 @@ loadDotEnv();
 const program = new Command('sdw-etl')
   .description('Personal, AI-written investment messages for a list of bank customers, loaded durably on Temporal.')
   .showHelpAfterError('(run sdw-etl --help for usage)');
-program.configureOutput({ outputError: (text, write) => write(`sdw-etl: ${text.replace(/^error: /, '')}`) });
+// Commander's errors quote what was typed: shown printable, line by line.
+program.configureOutput({
+  outputError: (text, write) =>
+    write(
+      `sdw-etl: ${text
+        .replace(/^error: /, '')
+        .split('\n')
+        .map(printable)
+        .join('\n')}`,
+    ),
+});
 
 program
   .command('worker')
@@ -139,6 +150,6 @@ registerAudit(program);
 registerSimulate(program);
 
 program.parseAsync().catch((err: unknown) => {
-  console.error(`sdw-etl: ${(err as Error).message}`);
+  console.error(`sdw-etl: ${printable((err as Error).message)}`);
   process.exitCode = 1;
 });

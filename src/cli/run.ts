@@ -14,7 +14,7 @@ import { connectClient, followRun, newRunId, runOptionsOf, runUrl, startRun } fr
 import { runIdProblem, validRunId } from '../run-id';
 import { ConfigError, parseUrl, type Config } from '../config';
 import { canWriteIn } from '../files';
-import { reportPathFor, type ReportedCustomer } from '../report';
+import { printable, reportPathFor, type ReportedCustomer } from '../report';
 import { rebuildReport } from '../report-from-history';
 import { checkNamespace, noWorkerMessage, workerPolls } from '../temporal-checks';
 import type { etlRun } from '../workflows';
@@ -98,6 +98,12 @@ function progressLine(p: Progress): string {
 /** Lists up to this many customers' outcomes under a run's summary. */
 const customersListedUpTo = 50;
 
+/** One customer's line under a run's summary; the message and reason come from outside, so shown printable. */
+export function customerLine(o: ReportedCustomer): string {
+  const why = o.error ? `  [${printable(o.error.reason)}]` : '';
+  return `  ${String(o.id).padStart(2)}  ${o.status.padEnd(7)}  ${(o.source ?? '-').padEnd(4)}/${(o.messageSource ?? '-').padEnd(8)}  ${printable(o.message ?? '-')}${why}`;
+}
+
 /** Prints the run's summary, and each customer's outcome for short lists (read back from Temporal). */
 export async function printSummary(client: Client, summary: RunSummary, config: Config): Promise<void> {
   const c = summary.counts;
@@ -118,16 +124,11 @@ export async function printSummary(client: Client, summary: RunSummary, config: 
       : [];
   if (customers.length > 0) {
     console.log('\n  id  status   source  message');
-    for (const o of customers) {
-      const why = o.error ? `  [${o.error.reason}]` : '';
-      console.log(
-        `  ${String(o.id).padStart(2)}  ${o.status.padEnd(7)}  ${(o.source ?? '-').padEnd(4)}/${(o.messageSource ?? '-').padEnd(8)}  ${o.message ?? '-'}${why}`,
-      );
-    }
+    for (const o of customers) console.log(customerLine(o));
   }
-  if (summary.exportPath) console.log(`\nExport: ${summary.exportPath}`);
-  console.log(`Report: ${summary.reportPath}`);
-  console.log(`HTML report: ${summary.htmlReportPath}`);
+  if (summary.exportPath) console.log(`\nExport: ${printable(summary.exportPath)}`);
+  console.log(`Report: ${printable(summary.reportPath)}`);
+  console.log(`HTML report: ${printable(summary.htmlReportPath)}`);
   console.log(`Web UI: ${runUrl(config, summary.runId)}`);
 }
 
@@ -184,7 +185,7 @@ export async function followAndSummarize(
     if (tty) process.stdout.write('\n');
     if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
       const options = await runOptionsOf(handle);
-      console.log(`Run ${runId} was cancelled; what it did is in ${reportPathFor(options.output, runId)}`);
+      console.log(`Run ${runId} was cancelled; what it did is in ${printable(reportPathFor(options.output, runId))}`);
       return 2;
     }
     if (err instanceof WorkflowFailedError) throw new UsageError(`Run ${runId} failed: ${rootCause(err)}`);

@@ -53,7 +53,8 @@ export interface LlmOptions {
 
 export const simulatedModel = 'gpt-4o-mini-simulated';
 
-const messages = {
+/** The messages it answers with, by language: every one must pass sdw-etl's reply check. */
+export const simulatedMessages = {
   pt: [
     '{name}, investir é plantar hoje o futuro que você quer colher. Comece agora!',
     '{name}, seu dinheiro rende mais quando você investe com estratégia. Que tal começar?',
@@ -90,7 +91,7 @@ function reply(request: ChatRequest): string {
   const name =
     /(?:mensagem para|message for) "?(.+?)"? (?:sobre|about)/.exec(prompt)?.[1]?.trim() ||
     (english ? 'Customer' : 'Cliente');
-  const list = english ? messages.en : messages.pt;
+  const list = english ? simulatedMessages.en : simulatedMessages.pt;
   return (list[hash(prompt) % list.length] ?? '{name}').replace('{name}', name);
 }
 

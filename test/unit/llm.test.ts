@@ -120,14 +120,14 @@ describe('checkReply', () => {
     ['Sou um especialista em marketing bancário, Ana', { problem: 'the reply echoes instructions' }],
     ['Ana, invest in your future today!', { problem: 'the reply is not in pt-BR' }],
   ])('%p → %p', (reply, expected) => {
-    expect(checkReply(reply, 'pt-BR')).toEqual(expected);
+    expect(checkReply(reply, 'pt-BR', 'Ana')).toEqual(expected);
   });
 
   test('an English reply passes for locale en and a Portuguese one does not', () => {
-    expect(checkReply('Ana, invest in your future today!', 'en')).toEqual({
+    expect(checkReply('Ana, invest in your future today!', 'en', 'Ana')).toEqual({
       message: 'Ana, invest in your future today!',
     });
-    expect(checkReply('Ana, invista no seu futuro hoje!', 'en')).toEqual({ problem: 'the reply is not in en' });
+    expect(checkReply('Ana, invista no seu futuro hoje!', 'en', 'Ana')).toEqual({ problem: 'the reply is not in en' });
   });
 });
 

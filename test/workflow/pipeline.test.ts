@@ -133,6 +133,10 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
     const [c] = report.customers;
     expect(c).toMatchObject({ status: 'loaded', messageSource: 'template', error: { reason: 'llm_bad_reply' } });
     expect(c!.attempts.write).toBe(4);
+    // The reply check's reason reaches the customer's write error.
+    expect(c!.stepErrors.write?.message).toMatch(
+      /^The LLM's reply was not usable: the reply (is empty|is over 100 characters)\.$/,
+    );
   });
 
   test('user 1, which the API refuses to update, ends failed with the 422 reason after one attempt', async () => {

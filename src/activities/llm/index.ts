@@ -63,7 +63,7 @@ export async function writeMessage(llm: LlmClient | undefined, input: WriteMessa
     promptTokens: completion.usage?.prompt_tokens ?? 0,
     completionTokens: completion.usage?.completion_tokens ?? 0,
   };
-  const checked = checkReply(completion.choices[0]?.message.content, input.locale);
+  const checked = checkReply(completion.choices[0]?.message.content, input.locale, name);
   if ('problem' in checked) {
     log.warn('LLM reply rejected; asking again', { customerId: input.id, problem: checked.problem, attempt });
     throw activityFailure(failureTypes.llmBadReply, `The LLM's reply was not usable: ${checked.problem}.`, {
