@@ -1,0 +1,248 @@
+// The record stores, on files and in PostgreSQL, held to the same behaviours; and scripts/postgres.sh, which runs the
+// PostgreSQL they are tested on.
+import { randomUUID } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { Client } from 'pg';
+import { freePort } from '../../src/bench/processes';
+import { createFileStore } from '../../src/activities/store/files';
+import { createPostgresStore } from '../../src/activities/store/postgres';
+import type { CustomerRecord, RecordStore } from '../../src/activities/store/store';
+import { newOutcome } from '../../src/outcomes';
+import { scratchDir } from '../helpers';
+import { lastLine, postgresScratchDir, postgresScript } from '../postgres';
+
+/** A store under test, with a look behind it: how many records it holds for a run. */
+interface OpenStore {
+  store: RecordStore;
+  count(runId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+function testDatabaseUrl(): string {
+  const url = process.env.SDW_TEST_DATABASE_URL;
+  if (!url) throw new Error('The test PostgreSQL is not running (jest global setup sets SDW_TEST_DATABASE_URL).');
+  return url;
+}
+
+async function countRows(url: string, runId: string): Promise<number> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM customer_records WHERE run_id = $1', [
+      runId,
+    ]);
+    return Number(rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+const factories: [string, () => Promise<OpenStore>][] = [
+  [
+    'the file store',
+    () => {
+      const dir = scratchDir();
+      return Promise.resolve({
+        store: createFileStore(dir),
+        count: (runId) => Promise.resolve(readdirSync(path.join(dir, 'runs', runId, 'customers')).length),
+        close: () => Promise.resolve(),
+      });
+    },
+  ],
+  [
+    'the PostgreSQL store',
+    async () => {
+      const store = await createPostgresStore(testDatabaseUrl());
+      return { store, count: (runId) => countRows(testDatabaseUrl(), runId), close: () => store.close() };
+    },
+  ],
+];
+
+function record(id: number, message = `Cliente ${id}, invista!`): CustomerRecord {
+  return {
+    outcome: { ...newOutcome(id, id + 1), status: 'loaded', source: 'api', messageSource: 'llm', message },
+    customer: {
+      id,
+      name: `Cliente ${id}`,
+      account: { id, number: `00${id}-1`, agency: '0001', balance: 1234.56, limit: 500 },
+      card: { id, number: `xxxx xxxx xxxx ${1000 + id}`, limit: 1000 },
+      features: [],
+      news: [{ icon: 'https://example.test/icon.svg', description: message }],
+    },
+  };
+}
+
+const newRunId = (): string => `run-${randomUUID()}`;
+
+describe.each(factories)('%s', (_name, open) => {
+  let opened: OpenStore;
+  beforeAll(async () => {
+    opened = await open();
+  });
+  afterAll(() => opened.close());
+
+  test('a saved record reads back', async () => {
+    const runId = newRunId();
+    await opened.store.saveRecords(runId, [record(7)]);
+    expect(await opened.store.readRecord(runId, 7)).toEqual(record(7));
+  });
+
+  test('saving a record again leaves one, the one saved last', async () => {
+    const runId = newRunId();
+    await opened.store.saveRecords(runId, [record(7, 'first')]);
+    await opened.store.saveRecords(runId, [record(7, 'second')]);
+    expect(await opened.store.readRecord(runId, 7)).toEqual(record(7, 'second'));
+    expect(await opened.count(runId)).toBe(1);
+  });
+
+  test('a batch naming a customer twice saves one record of the two', async () => {
+    const runId = newRunId();
+    await opened.store.saveRecords(runId, [record(7, 'first'), record(8), record(7, 'second')]);
+    expect([record(7, 'first'), record(7, 'second')]).toContainEqual(await opened.store.readRecord(runId, 7));
+    expect(await opened.count(runId)).toBe(2);
+  });
+
+  test("a record of another run is not read, and neither run's save touches the other's", async () => {
+    const [runA, runB] = [newRunId(), newRunId()];
+    await opened.store.saveRecords(runA, [record(7, 'in A')]);
+    expect(await opened.store.readRecord(runB, 7)).toBeUndefined();
+    await opened.store.saveRecords(runB, [record(7, 'in B')]);
+    expect(await opened.store.readRecord(runA, 7)).toEqual(record(7, 'in A'));
+  });
+
+  test('an unknown id is undefined', async () => {
+    const runId = newRunId();
+    await opened.store.saveRecords(runId, [record(7)]);
+    expect(await opened.store.readRecord(runId, 8)).toBeUndefined();
+    expect(await opened.store.readRecord(newRunId(), 7)).toBeUndefined();
+  });
+
+  test('a batch of 100 records is saved in one call', async () => {
+    const runId = newRunId();
+    const ids = Array.from({ length: 100 }, (_, i) => 1000 + i);
+    await opened.store.saveRecords(
+      runId,
+      ids.map((id) => record(id)),
+    );
+    expect(await opened.count(runId)).toBe(100);
+    const read = await Promise.all(ids.map((id) => opened.store.readRecord(runId, id)));
+    expect(read).toEqual(ids.map((id) => record(id)));
+  });
+
+  test('an empty batch is saved as nothing', async () => {
+    const runId = newRunId();
+    await opened.store.saveRecords(runId, []);
+    expect(await opened.store.readRecord(runId, 7)).toBeUndefined();
+  });
+
+  test('unicode, nested JSON and the numbers of a record come back intact', async () => {
+    const runId = newRunId();
+    const message = 'Olá, João! Ação: 投资 💸🚀 «قرض» e\u0301 "aspas" \\ barra\ttab\nlinha';
+    const saved = record(9, message);
+    saved.outcome.error = { reason: 'template', message: 'ñ' };
+    saved.outcome.stepErrors = { write: { reason: 'llm_failed', message: '{"nested": "json in a string"}' } };
+    saved.outcome.tokens = { promptTokens: 0, completionTokens: 9_007_199_254_740_991 };
+    saved.customer = {
+      ...saved.customer!,
+      name: 'Zoë Ångström-Nguyễn',
+      account: { ...saved.customer!.account, balance: -0.1 + 0.3, limit: 1e21 },
+      features: [{ id: null, icon: null, description: null }],
+      extra: { deep: { deeper: [1, [2, [3, { deepest: 'ß' }]]], empty: {}, none: [] } },
+    };
+    await opened.store.saveRecords(runId, [saved]);
+    expect(await opened.store.readRecord(runId, 9)).toEqual(saved);
+  });
+});
+
+describe('the PostgreSQL store, starting', () => {
+  test('workers starting at once on a new database each create the table or wait for the one that does', async () => {
+    const admin = new Client({ connectionString: testDatabaseUrl() });
+    await admin.connect();
+    const database = `sdw_etl_migration_${randomUUID().replaceAll('-', '')}`;
+    await admin.query(`CREATE DATABASE ${database}`);
+    try {
+      const url = new URL(testDatabaseUrl());
+      url.pathname = `/${database}`;
+      const starts = await Promise.allSettled(Array.from({ length: 8 }, () => createPostgresStore(url.toString())));
+      const stores = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []));
+      try {
+        expect(starts.flatMap((start) => (start.status === 'rejected' ? [String(start.reason)] : []))).toEqual([]);
+        const runId = newRunId();
+        await stores[0]!.saveRecords(runId, [record(7)]);
+        expect(await stores[7]!.readRecord(runId, 7)).toEqual(record(7));
+      } finally {
+        await Promise.all(stores.map((store) => store.close()));
+      }
+    } finally {
+      await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
+  test('a database that does not answer fails the start', async () => {
+    const url = `postgres://postgres@127.0.0.1:${await freePort()}/sdw_etl`;
+    await expect(createPostgresStore(url)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('scripts/postgres.sh', () => {
+  test('start prints the URL last, again without restarting when it runs; status and stop tell and stop it', async () => {
+    const dir = postgresScratchDir();
+    const port = await freePort();
+    const url = `postgres://postgres@127.0.0.1:${port}/sdw_etl`;
+    const startedAt = async (): Promise<string> => {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ at: Date }>('SELECT pg_postmaster_start_time() AS at');
+        return rows[0]!.at.toISOString();
+      } finally {
+        await client.end();
+      }
+    };
+    try {
+      const first = await postgresScript('start', dir, port);
+      expect(first).toMatchObject({ code: 0 });
+      expect(lastLine(first.stdout)).toBe(url);
+      const since = await startedAt();
+
+      const again = await postgresScript('start', dir, port);
+      expect(again).toMatchObject({ code: 0 });
+      expect(again.stdout).toContain('already runs');
+      expect(lastLine(again.stdout)).toBe(url);
+      expect(await startedAt()).toBe(since);
+
+      const running = await postgresScript('status', dir, port);
+      expect(running).toMatchObject({ code: 0 });
+      expect(running.stdout).toContain(`127.0.0.1:${port}`);
+      expect(running.stdout).toContain(path.join(dir, `postgres-${port}`));
+
+      expect(await postgresScript('stop', dir, port)).toMatchObject({ code: 0 });
+      const stopped = await postgresScript('status', dir, port);
+      expect(stopped).toMatchObject({ code: 3 });
+      expect(stopped.stdout).toContain('No PostgreSQL');
+      expect(await postgresScript('stop', dir, port)).toMatchObject({ code: 0 });
+    } finally {
+      await postgresScript('stop', dir, port);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a port another program holds is named, and nothing is started', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const dir = postgresScratchDir();
+    try {
+      const result = await postgresScript('start', dir, port);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${port} on 127.0.0.1 is taken by another program`);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
