@@ -1,8 +1,7 @@
-// The record stores, on files and in PostgreSQL, held to the same behaviours; and scripts/postgres.sh, which runs the
-// PostgreSQL they are tested on.
+// The record stores, on files and in PostgreSQL, held to the same behaviours (the PostgreSQL is the one jest's global
+// setup starts for the run).
 import { randomUUID } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../../src/bench/processes';
@@ -11,7 +10,6 @@ import { createPostgresStore } from '../../src/activities/store/postgres';
 import type { CustomerRecord, RecordStore } from '../../src/activities/store/store';
 import { newOutcome } from '../../src/outcomes';
 import { scratchDir } from '../helpers';
-import { lastLine, postgresScratchDir, postgresScript } from '../postgres';
 
 /** A store under test, with a look behind it: how many records it holds for a run. */
 interface OpenStore {
@@ -184,65 +182,5 @@ describe('the PostgreSQL store, starting', () => {
   test('a database that does not answer fails the start', async () => {
     const url = `postgres://postgres@127.0.0.1:${await freePort()}/sdw_etl`;
     await expect(createPostgresStore(url)).rejects.toThrow(/ECONNREFUSED/);
-  });
-});
-
-describe('scripts/postgres.sh', () => {
-  test('start prints the URL last, again without restarting when it runs; status and stop tell and stop it', async () => {
-    const dir = postgresScratchDir();
-    const port = await freePort();
-    const url = `postgres://postgres@127.0.0.1:${port}/sdw_etl`;
-    const startedAt = async (): Promise<string> => {
-      const client = new Client({ connectionString: url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ at: Date }>('SELECT pg_postmaster_start_time() AS at');
-        return rows[0]!.at.toISOString();
-      } finally {
-        await client.end();
-      }
-    };
-    try {
-      const first = await postgresScript('start', dir, port);
-      expect(first).toMatchObject({ code: 0 });
-      expect(lastLine(first.stdout)).toBe(url);
-      const since = await startedAt();
-
-      const again = await postgresScript('start', dir, port);
-      expect(again).toMatchObject({ code: 0 });
-      expect(again.stdout).toContain('already runs');
-      expect(lastLine(again.stdout)).toBe(url);
-      expect(await startedAt()).toBe(since);
-
-      const running = await postgresScript('status', dir, port);
-      expect(running).toMatchObject({ code: 0 });
-      expect(running.stdout).toContain(`127.0.0.1:${port}`);
-      expect(running.stdout).toContain(path.join(dir, `postgres-${port}`));
-
-      expect(await postgresScript('stop', dir, port)).toMatchObject({ code: 0 });
-      const stopped = await postgresScript('status', dir, port);
-      expect(stopped).toMatchObject({ code: 3 });
-      expect(stopped.stdout).toContain('No PostgreSQL');
-      expect(await postgresScript('stop', dir, port)).toMatchObject({ code: 0 });
-    } finally {
-      await postgresScript('stop', dir, port);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  test('a port another program holds is named, and nothing is started', async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const dir = postgresScratchDir();
-    try {
-      const result = await postgresScript('start', dir, port);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`port ${port} on 127.0.0.1 is taken by another program`);
-      expect(readdirSync(dir)).toEqual([]);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
