@@ -1,7 +1,7 @@
 // The record stores, on files and in PostgreSQL, held to the same behaviours (the PostgreSQL is the one jest's global
 // setup starts for the run).
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../../src/bench/processes';
@@ -9,7 +9,8 @@ import { createFileStore } from '../../src/activities/store/files';
 import { createPostgresStore } from '../../src/activities/store/postgres';
 import type { CustomerRecord, RecordStore } from '../../src/activities/store/store';
 import { newOutcome } from '../../src/outcomes';
-import { scratchDir } from '../helpers';
+import { createActivities } from '../../src/activities';
+import { activityEnv, scratchDir, writeCsv } from '../helpers';
 
 /** A store under test, with a look behind it: how many records it holds for a run. */
 interface OpenStore {
@@ -133,6 +134,47 @@ describe.each(factories)('%s', (_name, open) => {
     const runId = newRunId();
     await opened.store.saveRecords(runId, []);
     expect(await opened.store.readRecord(runId, 7)).toBeUndefined();
+  });
+
+  test('readRecords gives the records of the ids asked, by id, and none of another run or no one', async () => {
+    const [runId, otherRun] = [newRunId(), newRunId()];
+    await opened.store.saveRecords(runId, [record(7), record(8), record(9)]);
+    await opened.store.saveRecords(otherRun, [record(10)]);
+    const read = await opened.store.readRecords(runId, [9, 7, 10, 11]);
+    expect([...read.entries()].sort(([a], [b]) => a - b)).toEqual([
+      [7, record(7)],
+      [9, record(9)],
+    ]);
+    expect(await opened.store.readRecords(runId, [])).toEqual(new Map());
+  });
+
+  test('the export reads every record of a run longer than one read, in CSV order', async () => {
+    const dir = scratchDir();
+    const runId = newRunId();
+    const ids = Array.from({ length: 700 }, (_, i) => 700 - i);
+    // Ids with no record (every tenth) are reported not processed; repeated and invalid rows read nothing.
+    const saved = ids.filter((id) => id % 10 !== 0);
+    for (let i = 0; i < saved.length; i += 100) {
+      await opened.store.saveRecords(
+        runId,
+        saved.slice(i, i + 100).map((id) => record(id)),
+      );
+    }
+    const csv = ['UserID', ...ids.flatMap((id) => (id % 100 === 0 ? [id, 'x', id] : [id]))].join('\n');
+    const { exportResults } = createActivities({ store: opened.store, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const result = await activityEnv().run(exportResults, {
+      runId,
+      input: writeCsv(dir, `${csv}\n`),
+      output: path.join(dir, 'out.json'),
+      sink: 'file',
+      startedAt: '',
+      cancelled: false,
+      retryOf: null,
+      bankApiOutages: [],
+    });
+    expect(result.counts).toMatchObject({ rows: 714, invalid: 7, duplicates: 7, loaded: 630, failed: 70 });
+    const exported = JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8')) as { id: number }[];
+    expect(exported.map((user) => user.id)).toEqual(saved);
   });
 
   test('unicode, nested JSON and the numbers of a record come back intact', async () => {

@@ -70,6 +70,15 @@ export async function createPostgresStore(url: string): Promise<PostgresStore> {
       );
       return rows[0]?.record;
     },
+    async readRecords(runId, ids) {
+      if (ids.length === 0) return new Map();
+      const { rows } = await pool.query<{ customer_id: string; record: CustomerRecord }>(
+        'SELECT customer_id, record FROM customer_records WHERE run_id = $1 AND customer_id = ANY($2::bigint[])',
+        [runId, ids],
+      );
+      // pg gives a bigint as a string, since not every bigint fits a JavaScript number; a customer id does.
+      return new Map(rows.map((row) => [Number(row.customer_id), row.record]));
+    },
     async close() {
       await pool.end();
     },
