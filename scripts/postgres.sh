@@ -7,8 +7,11 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 data_root="$(realpath -m "${SDW_DATA_DIR:-$root/.data}")"
+# 5433, beside PostgreSQL's usual 5432, so that a system PostgreSQL keeps its port.
 port="${SDW_POSTGRES_PORT:-5433}"
+# Loopback only: with trust authentication, no other machine may connect.
 ip=127.0.0.1
+# The database sdw-etl's record store uses.
 database=sdw_etl
 pg_dir="$data_root/postgres-$port"
 log_file="$pg_dir/server.log"

@@ -18,6 +18,7 @@ const idleMillis = 30_000;
  */
 const migrationLockKey = 5_830_001;
 
+// The one table: a run's record of a customer, kept whole as jsonb, since the store only ever saves and reads it whole.
 const migration = `
   CREATE TABLE IF NOT EXISTS customer_records (
     run_id text NOT NULL,
