@@ -1,15 +1,24 @@
 // Once per test run: build (or find) the Temporal CLI, start a real dev server (and its Web UI) on free ports with
-// the search attributes sdw-etl uses, and bundle the workflows once for every test file.
+// the search attributes sdw-etl uses, bundle the workflows once for every test file, and start a PostgreSQL of the
+// run's own (scripts/postgres.sh, in a scratch folder on a free port) for the record store's tests.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { devServerFlags, freePort, temporalBinary } from '../src/bench/processes';
+import { postgresScratchDir, startPostgres } from './postgres';
 
 const root = path.resolve(__dirname, '..');
 
 export default async function globalSetup(): Promise<void> {
+  // PostgreSQL starts beside the Temporal server and the bundling, and is waited for last.
+  const postgresDir = postgresScratchDir();
+  const postgresPort = await freePort();
+  process.env.SDW_TEST_POSTGRES_DIR = postgresDir;
+  process.env.SDW_TEST_POSTGRES_PORT = String(postgresPort);
+  const postgres = startPostgres(postgresDir, postgresPort);
+  postgres.catch(() => undefined); // met below, when it is awaited, not as an unhandled rejection meanwhile
   const temporal = temporalBinary();
   const uiPort = await freePort();
   const env = await TestWorkflowEnvironment.createLocal({
@@ -48,4 +57,5 @@ export default async function globalSetup(): Promise<void> {
   process.env.SDW_TEST_WORKFLOW_BUNDLE = bundlePath;
   process.env.SDW_TEST_SCRATCH = scratch;
   process.env.SDW_TEST_TEMPORAL_CLI = temporal;
+  process.env.SDW_TEST_DATABASE_URL = await postgres;
 }

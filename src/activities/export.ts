@@ -29,8 +29,11 @@ export interface ExportInput {
 
 export type ExportResult = Omit<RunSummary, 'runId' | 'startedAt'>;
 
-/** Records read ahead of the row being written: reading them one at a time made the export slow. */
-const recordsReadAhead = 256;
+/**
+ * Records asked of the store in one read, the next rows' read under way while these rows are written: reading them
+ * one at a time made the export slow, and a read of many costs PostgreSQL one round trip instead of one each.
+ */
+const recordsPerRead = 256;
 /** The export reports its progress every so many rows, so a dead worker's export restarts within seconds. */
 const heartbeatEveryRows = 1000;
 
@@ -61,7 +64,7 @@ export async function exportResults(store: RecordStore, input: ExportInput): Pro
     let firstCustomer = true;
     let firstUser = true;
     if (putUser) await putUser('[\n');
-    const rows = withRecordsReadAhead(readCsvRows(input.input), (id) => store.readRecord(input.runId, id));
+    const rows = withRecordsReadAhead(readCsvRows(input.input), (ids) => store.readRecords(input.runId, ids));
     for await (const { row, record: reading } of rows) {
       counts.rows += 1;
       if (counts.rows % heartbeatEveryRows === 0) Context.current().heartbeat(counts.rows);
@@ -132,28 +135,42 @@ export async function exportResults(store: RecordStore, input: ExportInput): Pro
 }
 
 type Reading = Promise<CustomerRecord | undefined>;
+type ReadRow = { row: CsvRow; record: Reading | null };
 
 /**
  * The CSV's rows in order, each first sighting of an id with its record being read (null for invalid rows and
- * repeated ids), up to recordsReadAhead rows ahead.
+ * repeated ids): the records of recordsPerRead rows are read at once, while the rows before them are written.
  */
 async function* withRecordsReadAhead(
   rows: AsyncIterable<CsvRow>,
-  read: (id: number) => Reading,
-): AsyncGenerator<{ row: CsvRow; record: Reading | null }> {
+  readMany: (ids: number[]) => Promise<Map<number, CustomerRecord>>,
+): AsyncGenerator<ReadRow> {
   const seen = new Set<number>();
-  const queue: { row: CsvRow; record: Reading | null }[] = [];
-  for await (const row of rows) {
-    let record: Reading | null = null;
-    if (!('invalid' in row) && !seen.has(row.id)) {
-      seen.add(row.id);
-      record = read(row.id);
+  const startReading = (chunk: { row: CsvRow; id: number | null }[]): ReadRow[] => {
+    const ids = chunk.flatMap(({ id }) => (id === null ? [] : [id]));
+    const read = ids.length > 0 ? readMany(ids) : Promise.resolve(new Map<number, CustomerRecord>());
+    return chunk.map(({ row, id }) => {
+      if (id === null) return { row, record: null };
+      const record = read.then((records) => records.get(id));
       record.catch(() => undefined); // its failure is met when its row's turn comes, not as an unhandled rejection
+      return { row, record };
+    });
+  };
+  let chunk: { row: CsvRow; id: number | null }[] = [];
+  let reading: ReadRow[] = [];
+  for await (const row of rows) {
+    const first = !('invalid' in row) && !seen.has(row.id);
+    if (first) seen.add(row.id);
+    chunk.push({ row, id: first ? row.id : null });
+    if (chunk.length >= recordsPerRead) {
+      const next = startReading(chunk);
+      chunk = [];
+      yield* reading;
+      reading = next;
     }
-    queue.push({ row, record });
-    if (queue.length >= recordsReadAhead) yield queue.shift()!;
   }
-  yield* queue;
+  yield* reading;
+  yield* startReading(chunk);
 }
 
 function notProcessed(id: number, line: number, cancelled: boolean): CustomerOutcome {

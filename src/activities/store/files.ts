@@ -21,17 +21,23 @@ export function createFileStore(dataDir: string): RecordStore {
     await writeTextAtomically(file, JSON.stringify(record));
   }
 
+  async function readRecord(runId: string, id: number): Promise<CustomerRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(recordPath(runId, id), 'utf8')) as CustomerRecord;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
   return {
     async saveRecords(runId, records) {
       await Promise.all(records.map((record) => saveRecord(runId, record)));
     },
-    async readRecord(runId, id) {
-      try {
-        return JSON.parse(await readFile(recordPath(runId, id), 'utf8')) as CustomerRecord;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw err;
-      }
+    readRecord,
+    async readRecords(runId, ids) {
+      const records = await Promise.all(ids.map((id) => readRecord(runId, id)));
+      return new Map(records.flatMap((record, i) => (record ? [[ids[i]!, record]] : [])));
     },
   };
 }

@@ -13,4 +13,6 @@ export interface RecordStore {
   saveRecords(runId: string, records: CustomerRecord[]): Promise<void>;
   /** A customer's record in a run; undefined when the run has none for it. */
   readRecord(runId: string, id: number): Promise<CustomerRecord | undefined>;
+  /** The records a run has of these customers, by id; a customer without one is absent. One read for them all. */
+  readRecords(runId: string, ids: number[]): Promise<Map<number, CustomerRecord>>;
 }
