@@ -9,23 +9,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import path from 'node:path';
-import { TextDecoder } from 'node:util';
 import { customerSchema, type Customer } from '../customer';
-import {
-  asArray,
-  asDecimal,
-  asLong,
-  asObject,
-  asString,
-  Decimal,
-  extraFields,
-  numeric13x2,
-  RawNumber,
-  readJsonValue,
-  UnreadableBody,
-  writeJson,
-  type JsonNode,
-} from './bank-api-body';
 import {
   accountFields,
   Bank,
@@ -39,6 +23,9 @@ import {
   type Sequences,
   type Table,
 } from './bank-api/bank';
+import { bodyDecoder, readUser, type ItemIn, type UserIn } from './bank-api/body';
+import { Decimal, numeric13x2 } from './bank-api/decimal';
+import { RawNumber, readJsonValue, UnreadableBody, writeJson } from './bank-api/json';
 import { checkRate, close, listen, readRequestBytes, sendText } from './http';
 
 export interface BankApiFaults {
@@ -146,79 +133,6 @@ export function generateCustomers(count: number, firstId: number): Customer[] {
       news: [],
     };
   });
-}
-
-// ---- The request body, read into the original's DTOs ----
-
-interface AccountIn {
-  id: bigint | null;
-  number: string | null;
-  agency: string | null;
-  balance: Decimal | null;
-  limit: Decimal | null;
-  extra: Record<string, unknown>;
-}
-interface CardIn {
-  id: bigint | null;
-  number: string | null;
-  limit: Decimal | null;
-  extra: Record<string, unknown>;
-}
-interface ItemIn {
-  id: bigint | null;
-  icon: string | null;
-  description: string | null;
-  extra: Record<string, unknown>;
-}
-interface UserIn {
-  id: bigint | null;
-  name: string | null;
-  account: AccountIn | null;
-  card: CardIn | null;
-  /** UserDto.toModel(): a missing or null list is an empty one. */
-  features: ItemIn[];
-  news: ItemIn[];
-  extra: Record<string, unknown>;
-}
-
-function readItem(node: JsonNode): ItemIn {
-  // A null element makes UserDto.toModel() throw a NullPointerException: a 500 as well.
-  const f = asObject(node);
-  if (!f) throw new UnreadableBody('a null list element');
-  return {
-    id: asLong(f.get('id')),
-    icon: asString(f.get('icon')),
-    description: asString(f.get('description')),
-    extra: extraFields(f, itemFields),
-  };
-}
-
-function readUser(body: JsonNode): UserIn {
-  const u = asObject(body);
-  if (!u) throw new UnreadableBody('Required request body is missing');
-  const a = asObject(u.get('account'));
-  const c = asObject(u.get('card'));
-  return {
-    id: asLong(u.get('id')),
-    name: asString(u.get('name')),
-    account: a && {
-      id: asLong(a.get('id')),
-      number: asString(a.get('number')),
-      agency: asString(a.get('agency')),
-      balance: asDecimal(a.get('balance')),
-      limit: asDecimal(a.get('limit')),
-      extra: extraFields(a, accountFields),
-    },
-    card: c && {
-      id: asLong(c.get('id')),
-      number: asString(c.get('number')),
-      limit: asDecimal(c.get('limit')),
-      extra: extraFields(c, cardFields),
-    },
-    features: (asArray(u.get('features')) ?? []).map(readItem),
-    news: (asArray(u.get('news')) ?? []).map(readItem),
-    extra: extraFields(u, userFields),
-  };
 }
 
 // ---- Saving a user as Hibernate and H2 do ----
@@ -585,20 +499,6 @@ function pathId(text: string): bigint | undefined {
   else if (/^[+-]?\d+$/.test(s)) n = BigInt(s);
   else return undefined;
   return n >= -(2n ** 63n) && n < 2n ** 63n ? n : undefined;
-}
-
-/** The decoder Jackson reads the body with, from the request's Content-Type; undefined when Spring has none. */
-function bodyDecoder(contentType: string | undefined): TextDecoder | undefined {
-  if (!contentType) return undefined;
-  const [essence = '', ...params] = contentType.split(';').map((s) => s.trim().toLowerCase());
-  const m = /^application\/([\w.+-]+)$/.exec(essence);
-  if (!m || (m[1] !== 'json' && !m[1]!.endsWith('+json'))) return undefined;
-  const charset = params.map((p) => /^charset="?([\w.:-]+)"?$/.exec(p)?.[1]).find((c) => c !== undefined);
-  if (charset === undefined || charset === 'utf-8' || charset === 'us-ascii') {
-    return new TextDecoder('utf-8', { fatal: true });
-  }
-  if (charset === 'iso-8859-1') return new TextDecoder('latin1');
-  return undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
