@@ -1,6 +1,6 @@
 // The SDW2023 bank API (Spring Boot 3.1, Hibernate 6.2, H2) as a loopback server: the same routes, answers, wording
 // and database rules, with fault knobs on top. docs/bank-api.md lists each behaviour and the test that checks it.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import {
   createServer,
   type IncomingMessage,
@@ -8,25 +8,16 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import path from 'node:path';
-import { customerSchema, type Customer } from '../customer';
-import {
-  accountFields,
-  Bank,
-  cardFields,
-  itemFields,
-  linkedNumber,
-  rowsOf,
-  tables,
-  userFields,
-  type Row,
-  type Sequences,
-  type Table,
-} from './bank-api/bank';
-import { bodyDecoder, readUser, type ItemIn, type UserIn } from './bank-api/body';
-import { Decimal, numeric13x2 } from './bank-api/decimal';
+import { type Customer } from '../customer';
+import { linkedNumber, type Sequences } from './bank-api/bank';
+import { bodyDecoder, readUser, type UserIn } from './bank-api/body';
+import { append, compact, replay, type Change } from './bank-api/journal';
 import { RawNumber, readJsonValue, UnreadableBody, writeJson } from './bank-api/json';
+import { save, WriteFailed } from './bank-api/save';
+import { seedBank } from './bank-api/seed';
 import { checkRate, close, listen, readRequestBytes, sendText } from './http';
+
+export { generateCustomers, loadSeed } from './bank-api/seed';
 
 export interface BankApiFaults {
   /** Fraction of requests answered 500. */
@@ -85,276 +76,6 @@ const unchangeableUserId = 1n;
 /** GlobalExceptionHandler's answer to anything but its own business rules. */
 const unexpected = 'Unexpected server error.';
 const notFound = 'Resource ID not found.';
-
-export const loadSeed = (file: string): Customer[] => {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`The seed file ${file} is not readable JSON (${(err as Error).message}).`);
-  }
-  const parsed = customerSchema.array().safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(
-      `The seed file ${file} is not an array of SDW2023 users (${issue?.path.join('.')}: ${issue?.message}).`,
-    );
-  }
-  return parsed.data;
-};
-
-const firstNames = [
-  'Ana',
-  'Bruno',
-  'Carla',
-  'Diego',
-  'Elisa',
-  'Fábio',
-  'Gisele',
-  'Hugo',
-  'Ingrid',
-  'Júlio',
-  'Kátia',
-  'Luís',
-];
-const surnames = ['Silva', 'Souza', 'Costa', 'Pereira', 'Lima', 'Ramos', 'Teixeira', 'Barros', 'Cardoso', 'Moura'];
-
-/** Fictional customers numbered from `firstId`, for lists larger than the seed (tests, benchmarks, scale runs). */
-export function generateCustomers(count: number, firstId: number): Customer[] {
-  return Array.from({ length: count }, (_, i) => {
-    const id = firstId + i;
-    const digits = String(id).padStart(6, '0');
-    return {
-      id,
-      name: `${firstNames[id % firstNames.length]} ${surnames[Math.floor(id / firstNames.length) % surnames.length]}`,
-      account: { id, number: `G${digits}-${id % 10}`, agency: '0001', balance: (id * 37) % 20000, limit: 1000 },
-      card: { id, number: `xxxx xxxx xx${digits.slice(0, 2)} ${digits.slice(2)}`, limit: 2000 },
-      features: [],
-      news: [],
-    };
-  });
-}
-
-// ---- Saving a user as Hibernate and H2 do ----
-
-/** The database refused the write (a constraint, a value too long, a detached entity): the original answers 500. */
-class WriteFailed extends Error {}
-
-/** varchar(255), counted in UTF-16 units as H2 counts a Java string. */
-const fitsVarchar = (s: string | null): boolean => s === null || s.length <= 255;
-const stored = (d: Decimal | null): number | null | undefined => (d === null ? null : numeric13x2(d));
-const asSent = (d: Decimal | null): RawNumber | null => (d === null ? null : new RawNumber(d.toString()));
-const rowId = (map: Map<number, Row>, id: bigint | null): number | undefined =>
-  id !== null && id >= 1n && id <= BigInt(Number.MAX_SAFE_INTEGER) && map.has(Number(id)) ? Number(id) : undefined;
-
-/**
- * Saves `input` the way UserServiceImpl does, and answers the user as stored (what a later GET returns) and as the
- * response echoes it (balances and limits as sent, before H2 rounds them).
- *
- * - `persist` (POST without id): every account, card and item must be new; one with an id is a detached entity.
- * - `merge` (PUT, or POST with an id): rows with a known id are updated at commit; rows without one, or with an
- *   unknown one, are inserted with a new id. `existing` is the user being replaced, if any.
- *
- * Inserts run at once, in Hibernate's order (account, card, the user, features, news) and use up their IDENTITY
- * values even when they fail; updates and link checks run at commit. Column order decides whether a failing insert
- * used up its id: Hibernate 6.2 orders columns by size, so numeric(13,2) columns come before `id`, strings after.
- */
-function save(
-  bank: Bank,
-  input: UserIn,
-  mode: 'persist' | 'merge',
-  existing: Customer | undefined,
-): { user: Customer; echo: unknown } {
-  const atCommit: (() => boolean)[] = [];
-  const mayLink = (table: Table, id: number) => () => {
-    const linked = bank.linkedTo(table, id);
-    return linked === undefined || linked === existing?.id;
-  };
-  const known = (table: Table, id: bigint | null): number | undefined => {
-    if (mode === 'persist' && id !== null) throw new WriteFailed('detached entity passed to persist');
-    return mode === 'merge' ? rowId(bank.rows[table], id) : undefined;
-  };
-
-  let account: [Row, Row] | null = null;
-  if (input.account) {
-    const a = input.account;
-    const balance = stored(a.balance);
-    const limit = stored(a.limit);
-    const valid = () => balance !== undefined && limit !== undefined && fitsVarchar(a.agency) && fitsVarchar(a.number);
-    let id = known('account', a.id);
-    if (id !== undefined) {
-      const self = id;
-      atCommit.push(() => valid() && bank.numberFree('account', a.number, self), mayLink('account', self));
-    } else {
-      // tb_account columns: additional_limit, balance, id, agency, number.
-      if (limit === undefined || balance === undefined) throw new WriteFailed('value too long for a numeric column');
-      id = bank.take('account');
-      if (!valid() || !bank.numberFree('account', a.number, undefined)) throw new WriteFailed('account insert');
-    }
-    const fields = { id, number: a.number, agency: a.agency };
-    account = [
-      { ...fields, balance, limit, ...a.extra },
-      { ...fields, balance: asSent(a.balance), limit: asSent(a.limit), ...a.extra },
-    ];
-  }
-
-  let card: [Row, Row] | null = null;
-  if (input.card) {
-    const c = input.card;
-    const limit = stored(c.limit);
-    let id = known('card', c.id);
-    if (id !== undefined) {
-      const self = id;
-      atCommit.push(
-        () => limit !== undefined && fitsVarchar(c.number) && bank.numberFree('card', c.number, self),
-        mayLink('card', self),
-      );
-    } else {
-      // tb_card columns: available_limit, id, number.
-      if (limit === undefined) throw new WriteFailed('value too long for a numeric column');
-      id = bank.take('card');
-      if (!fitsVarchar(c.number) || !bank.numberFree('card', c.number, undefined)) throw new WriteFailed('card insert');
-    }
-    card = [
-      { id, number: c.number, limit, ...c.extra },
-      { id, number: c.number, limit: asSent(c.limit), ...c.extra },
-    ];
-  }
-
-  let userId: number;
-  if (existing) {
-    userId = existing.id;
-    atCommit.push(() => fitsVarchar(input.name));
-  } else {
-    // tb_user columns: account_id, card_id, id, name.
-    userId = bank.take('user');
-    if (!fitsVarchar(input.name)) throw new WriteFailed('user insert');
-  }
-
-  const items = (table: 'feature' | 'news', list: ItemIn[]): Row[] => {
-    const linked = new Set<number>();
-    return list.map((item) => {
-      let id = known(table, item.id);
-      if (id !== undefined) {
-        const self = id;
-        // The join table's unique item column: an item may be linked once, and to one user only.
-        const twice = linked.has(self);
-        linked.add(self);
-        atCommit.push(() => !twice && fitsVarchar(item.description) && fitsVarchar(item.icon), mayLink(table, self));
-      } else {
-        // tb_feature and tb_news columns: id, description, icon.
-        id = bank.take(table);
-        if (!fitsVarchar(item.description) || !fitsVarchar(item.icon)) throw new WriteFailed(`${table} insert`);
-      }
-      return { id, icon: item.icon, description: item.description, ...item.extra };
-    });
-  };
-  const features = items('feature', input.features);
-  const news = items('news', input.news);
-
-  if (!atCommit.every((check) => check())) throw new WriteFailed('constraint violation at commit');
-  const user = {
-    id: userId,
-    name: input.name,
-    account: account?.[0] ?? null,
-    card: card?.[0] ?? null,
-    features,
-    news,
-    ...input.extra,
-  } as Customer;
-  const echo = { ...user, account: account?.[1] ?? null, card: card?.[1] ?? null };
-  return { user, echo };
-}
-
-/** A seed user as the database would hold it: every row with an id, balances rounded, lists never null. */
-function fromSeed(user: Customer, bank: Bank): Customer {
-  const round = (n: unknown): number | null => {
-    if (typeof n !== 'number') return null;
-    const d = Decimal.parse(String(n));
-    return (d && numeric13x2(d)) ?? n;
-  };
-  const others = (o: object, known: readonly string[]) =>
-    Object.fromEntries(Object.entries(o).filter(([k]) => !known.includes(k)));
-  const idFor = (table: Table, id: number | null | undefined): number => id ?? bank.take(table);
-  const item = (table: Table) => (i: NonNullable<Customer['news']>[number]) => ({
-    id: idFor(table, i.id),
-    icon: i.icon ?? null,
-    description: i.description ?? null,
-    ...others(i, itemFields),
-  });
-  const { account: a, card: c } = user;
-  return {
-    id: user.id,
-    name: user.name ?? null,
-    account: a
-      ? {
-          id: idFor('account', a.id),
-          number: a.number ?? null,
-          agency: a.agency ?? null,
-          balance: round(a.balance),
-          limit: round(a.limit),
-          ...others(a, accountFields),
-        }
-      : null,
-    card: c
-      ? { id: idFor('card', c.id), number: c.number ?? null, limit: round(c.limit), ...others(c, cardFields) }
-      : null,
-    features: (user.features ?? []).map(item('feature')),
-    news: (user.news ?? []).map(item('news')),
-    ...others(user, userFields),
-  };
-}
-
-// ---- The state journal ----
-
-type Change =
-  | { op: 'put'; user: Customer; next?: Sequences }
-  | { op: 'delete'; id: number; next?: Sequences }
-  | { op: 'rows'; table: Table; rows: Row[] }
-  | { op: 'next'; next: Sequences };
-
-function seedBank(seed: Customer[]): Bank {
-  const bank = new Bank();
-  for (const user of seed) {
-    bank.seen('user', user.id);
-    for (const [table, row] of rowsOf(user)) if (typeof row.id === 'number') bank.seen(table, row.id);
-  }
-  for (const user of seed) bank.put(fromSeed(user, bank));
-  return bank;
-}
-
-function replay(stateFile: string): Bank {
-  const bank = new Bank();
-  for (const line of readFileSync(stateFile, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    let change: Change;
-    try {
-      change = JSON.parse(line) as Change;
-    } catch {
-      continue; // A line cut short by a crash mid-write: everything before it stands.
-    }
-    if (change.op === 'put') bank.put(change.user);
-    else if (change.op === 'delete') bank.remove(change.id);
-    else if (change.op === 'rows') for (const row of change.rows) bank.setRow(change.table, row);
-    if ('next' in change && change.next) {
-      for (const [k, v] of Object.entries(change.next)) bank.seen(k as keyof Sequences, v - 1);
-    }
-  }
-  return bank;
-}
-
-/** Rewrites the journal as the whole state, so it does not grow without end across restarts. */
-function compact(bank: Bank, stateFile: string): void {
-  mkdirSync(path.dirname(stateFile), { recursive: true });
-  const changes: Change[] = [
-    ...[...bank.users.values()].map((user): Change => ({ op: 'put', user })),
-    ...tables.map((table): Change => ({ op: 'rows', table, rows: bank.unlinked(table) })),
-    { op: 'next', next: { ...bank.next } },
-  ];
-  const tmp = `${stateFile}.tmp`;
-  writeFileSync(tmp, changes.map((change) => JSON.stringify(change)).join('\n') + '\n');
-  renameSync(tmp, stateFile);
-}
 
 // ---- HTTP as Spring MVC and Tomcat answer it ----
 
@@ -513,7 +234,7 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApiSimu
   if (stateFile) compact(bank, stateFile);
   const record = (change: Change): void => {
     // Appended synchronously before the answer goes out: an acknowledged change survives a crash.
-    if (stateFile) appendFileSync(stateFile, JSON.stringify(change) + '\n');
+    if (stateFile) append(stateFile, change);
   };
   const requests = { GET: 0, PUT: 0, POST: 0, DELETE: 0 };
 
