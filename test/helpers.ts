@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Info } from '@temporalio/activity';
@@ -148,13 +148,34 @@ export async function startPipeline(
   };
 }
 
-/** The URL of a loopback port nothing listens on: an API that is down. */
+/** The lowest port the system hands out to a server that asks for port 0. */
+function ephemeralPortsFrom(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * The URL of a loopback port nothing listens on: an API that is down. The port lies below the ports handed out for
+ * port 0, so no server that a test (of this run or of another run on the machine) starts meanwhile can take it; a
+ * test may start its own server there later, as an API that comes back.
+ */
 export async function downUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
+  const high = ephemeralPortsFrom();
+  const low = high > 20_000 ? 10_000 : 1024;
+  for (;;) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!free) continue;
+    await new Promise((resolve) => server.close(resolve));
+    return `http://127.0.0.1:${port}`;
+  }
 }
 
 /** The environment that points the `sdw-etl` command at a test pipeline's server, task queue and bank API. */

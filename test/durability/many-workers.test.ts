@@ -9,6 +9,9 @@ import { startWorkerProcess } from '../../src/bench/processes';
 import { batchHistories, csvOf, scratchDir, seed, writeCsv } from '../helpers';
 
 const llmCap = 8;
+// Two worker processes start here, each bundling the workflows as it starts: on a busy machine that takes minutes.
+// The cap only stops a run that hangs.
+jest.setTimeout(10 * 60_000);
 
 test('two worker processes share the batches of a run, and each calls the LLM no faster than its --llm-rps', async () => {
   const dir = scratchDir();

@@ -12,6 +12,9 @@ import { startDevServer, startWorkerProcess, type WorkerProcess } from '../../sr
 import { csvOf, downUrl, scratchDir, seed, writeCsv } from '../helpers';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+// A worker process (bundling the workflows as it starts), two server starts and 200 customers: on a busy machine
+// that takes minutes. The cap only stops a run that hangs.
+jest.setTimeout(10 * 60_000);
 
 test('a Temporal server killed mid-run and started again on the same database finishes the run, each customer loaded once', async () => {
   const dir = scratchDir();

@@ -12,6 +12,9 @@ import { startWorkerProcess } from '../../src/bench/processes';
 import { csvOf, scratchDir, seed, writeCsv } from '../helpers';
 
 const customers = 300;
+// Two worker processes start here, each bundling the workflows as it starts, then 300 customers run: on a busy
+// machine that takes minutes. The cap only stops a run that hangs.
+jest.setTimeout(10 * 60_000);
 
 describe('a worker killed mid-run', () => {
   let bankApi: BankApiSimulator;
