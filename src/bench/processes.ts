@@ -145,6 +145,7 @@ export async function startWorkerProcess(env: Record<string, string>, args: stri
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const workerStartCapMs = 10 * 60_000;
   // The last 20 kB of the worker's output: enough to say why it stopped, bounded however long it runs.
   let output = '';
   const keep = (d: Buffer): void => void (output = (output + d.toString()).slice(-20_000));
@@ -154,7 +155,9 @@ export async function startWorkerProcess(env: Record<string, string>, args: stri
   const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid!))), 500);
   child.once('exit', () => clearInterval(sampler));
   const spawnedAt = Date.now();
-  for (let i = 0; i < 300 && !output.includes('Worker polling'); i++) {
+  // The worker bundles the workflows as it starts: seconds alone, minutes on a machine busy with other work. The
+  // wait ends as soon as the worker polls or exits; the cap only stops a hung start from hanging its caller.
+  for (let i = 0; i < workerStartCapMs / 100 && !output.includes('Worker polling'); i++) {
     if (child.exitCode !== null) break;
     await sleep(100);
   }
