@@ -33,8 +33,10 @@ export interface Config {
   /** undefined when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set: messages come from offline templates. */
   llm: LlmConfig | undefined;
   locale: Locale;
-  /** Where runs keep their per-customer results while they run. */
+  /** Where runs keep their per-customer results while they run, when no database is set. */
   dataDir: string;
+  /** The PostgreSQL record store every worker and host shares (SDW_DATABASE_URL); undefined: files in dataDir. */
+  databaseUrl: string | undefined;
   /** LLM calls per second in each worker process; undefined means no pacing. */
   llmRatePerSecond: number | undefined;
   /** Payload encryption keys; undefined means payloads are stored as plain JSON. */
@@ -64,6 +66,19 @@ export function parseUrl(value: string, what: string): string {
     throw new ConfigError(`${what} must be an http(s) URL, got "${value}".`);
   }
   return value.replace(/\/+$/, '');
+}
+
+/** A PostgreSQL connection URL; the error never repeats it, since it may hold a password. */
+function parseDatabaseUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:'))
+    throw new ConfigError('SDW_DATABASE_URL must be a postgres:// URL (postgres://user:password@host:5432/sdw_etl).');
+  return value;
 }
 
 export function parsePositiveNumber(value: string, what: string): number {
@@ -98,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
   const openAiBaseUrl = text(env, 'OPENAI_BASE_URL');
   const llmRate = text(env, 'SDW_LLM_RPS');
   const encryptionKey = text(env, 'SDW_ETL_ENCRYPTION_KEY');
+  const databaseUrl = text(env, 'SDW_DATABASE_URL');
   return {
     temporal: {
       connection: { ...temporal.connectionOptions, address },
@@ -117,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
           },
     locale: parseLocale(text(env, 'SDW_LOCALE') ?? 'pt-BR'),
     dataDir: path.resolve(text(env, 'SDW_DATA_DIR') ?? path.join(projectRoot, '.data')),
+    databaseUrl: databaseUrl === undefined ? undefined : parseDatabaseUrl(databaseUrl),
     llmRatePerSecond: llmRate === undefined ? undefined : parsePositiveNumber(llmRate, 'SDW_LLM_RPS'),
     encryption: encryptionKey === undefined ? undefined : parseEncryptionKeys(encryptionKey),
   };

@@ -10,6 +10,8 @@ import {
 import { createActivities } from './activities';
 import { createLlmClient } from './activities/llm/client';
 import { createFileStore } from './activities/store/files';
+import { createPostgresStore } from './activities/store/postgres';
+import type { RecordStore } from './activities/store/store';
 import { dataConverterFor } from './codec';
 import type { Config } from './config';
 import { checkNamespace } from './temporal-checks';
@@ -50,8 +52,10 @@ export async function createWorker(
   const connection = options.connection ?? (await NativeConnection.connect(config.temporal.connection));
   const ownsConnection = !options.connection;
   let worker: Worker;
+  let store: (RecordStore & { close?: () => Promise<void> }) | undefined;
   try {
     await checkNamespace(connection, config);
+    store = config.databaseUrl ? await createPostgresStore(config.databaseUrl) : createFileStore(config.dataDir);
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
@@ -61,7 +65,7 @@ export async function createWorker(
         ? { workflowBundle: options.workflowBundle }
         : { workflowsPath: require.resolve('./workflows') }),
       activities: createActivities({
-        store: createFileStore(config.dataDir),
+        store,
         apiUrl: config.apiUrl,
         llm: config.llm ? createLlmClient(config.llm) : undefined,
         llmRatePerSecond: config.llmRatePerSecond,
@@ -70,6 +74,7 @@ export async function createWorker(
       maxConcurrentLocalActivityExecutions: maxConcurrency,
     });
   } catch (err) {
+    await store?.close?.();
     if (ownsConnection) await connection.close();
     throw err;
   }
@@ -78,6 +83,7 @@ export async function createWorker(
       try {
         await (until ? worker.runUntil(until) : worker.run());
       } finally {
+        await store?.close?.();
         if (ownsConnection) await connection.close();
       }
     },

@@ -49,6 +49,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     llm: undefined,
     locale: 'pt-BR',
     dataDir: scratchDir(),
+    databaseUrl: undefined,
     llmRatePerSecond: undefined,
     encryption: undefined,
     ...overrides,
