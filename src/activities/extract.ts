@@ -161,10 +161,13 @@ export async function readUserIds(input: string, cursor: CsvCursor | undefined, 
  */
 export async function setAsideProcessed(
   page: UserIdPage,
-  readRecord: (id: number) => Promise<CustomerRecord | undefined>,
+  readRecords: (ids: number[]) => Promise<Map<number, CustomerRecord>>,
 ): Promise<UserIdPage> {
-  const recorded = await Promise.all(page.ids.map((row) => readRecord(row.id)));
-  const processed = page.ids.filter((row, i) => recorded[i] !== undefined && recorded[i].outcome.line !== row.line);
+  const recorded = await readRecords(page.ids.map((row) => row.id));
+  const processed = page.ids.filter((row) => {
+    const record = recorded.get(row.id);
+    return record !== undefined && record.outcome.line !== row.line;
+  });
   if (processed.length === 0) return page;
   const lines = new Set(processed.map((row) => row.line));
   const duplicates = processed.map((row) => ({ line: row.line, value: String(row.id), reason: 'duplicate' }));

@@ -36,7 +36,7 @@ export const createActivities = (deps: ActivityDeps) => {
       pageSize: number;
     }): Promise<UserIdPage> => {
       const page = await readUserIds(args.input, args.cursor, args.pageSize);
-      return setAsideProcessed(page, (id) => deps.store.readRecord(args.runId, id));
+      return setAsideProcessed(page, (ids) => deps.store.readRecords(args.runId, ids));
     },
     fetchCustomer: async (args: {
       apiUrl: string | undefined;

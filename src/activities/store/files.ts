@@ -7,6 +7,9 @@ import { runIdProblem, validRunId } from '../../run-id';
 import { activityFailure } from '../failure';
 import type { CustomerRecord, RecordStore } from './store';
 
+/** Record files read at the same time. */
+const filesReadAtOnce = 256;
+
 export function createFileStore(dataDir: string): RecordStore {
   const recordPath = (runId: string, id: number): string => {
     // A run id becomes a folder name: one that could climb out of the data folder never does.
@@ -36,8 +39,14 @@ export function createFileStore(dataDir: string): RecordStore {
     },
     readRecord,
     async readRecords(runId, ids) {
-      const records = await Promise.all(ids.map((id) => readRecord(runId, id)));
-      return new Map(records.flatMap((record, i) => (record ? [[ids[i]!, record]] : [])));
+      const found = new Map<number, CustomerRecord>();
+      // A page may name 20,000 customers: so many files open at once could pass the process's limit.
+      for (let start = 0; start < ids.length; start += filesReadAtOnce) {
+        const chunk = ids.slice(start, start + filesReadAtOnce);
+        const records = await Promise.all(chunk.map((id) => readRecord(runId, id)));
+        records.forEach((record, i) => record && found.set(chunk[i]!, record));
+      }
+      return found;
     },
   };
 }
