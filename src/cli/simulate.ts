@@ -79,6 +79,7 @@ export function registerSimulate(program: Command): void {
     .option('--error-rate <fraction>', 'fraction answered 500', fraction, 0)
     .option('--reject-key', 'answer 401 to every request, as with a revoked key', false)
     .option('--bad-reply-rate <fraction>', 'fraction answered with an empty or over-long message', fraction, 0)
+    .option('--unique-replies', 'word every reply differently, as a live model does', false)
     .option('--log-file <file>', 'append every request received to this file (also at GET /_requests)')
     .action(
       action(async (o: LlmFlags) => {
@@ -91,6 +92,7 @@ export function registerSimulate(program: Command): void {
             errorRate: o.errorRate,
             rejectKey: o.rejectKey,
             badReplyRate: o.badReplyRate,
+            uniqueReplies: o.uniqueReplies,
           },
         });
         console.log(

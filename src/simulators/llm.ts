@@ -14,6 +14,8 @@ export interface LlmFaults {
   rejectKey: boolean;
   /** Fraction answered with an empty or over-long message. */
   badReplyRate: number;
+  /** Every reply worded differently, as a live model's are (still a valid message). */
+  uniqueReplies: boolean;
   retryAfterSeconds: number;
 }
 
@@ -23,6 +25,7 @@ export const noLlmFaults = (): LlmFaults => ({
   errorRate: 0,
   rejectKey: false,
   badReplyRate: 0,
+  uniqueReplies: false,
   retryAfterSeconds: 1,
 });
 
@@ -69,6 +72,85 @@ export const simulatedMessages = {
   ],
 };
 
+/**
+ * The pieces of the replies worded differently each time: "{name}, {how} {when} {what}". The n-th reply takes the
+ * n-th combination, so the first 512 of each language are all different, and every one passes the reply check.
+ */
+export const uniqueReplyPieces = {
+  pt: {
+    how: [
+      'investir',
+      'poupar e investir',
+      'aplicar com calma',
+      'diversificar',
+      'investir todo mês',
+      'planejar e investir',
+      'começar a investir',
+      'investir com foco',
+    ],
+    when: [
+      'hoje',
+      'desde já',
+      'com estratégia',
+      'com regularidade',
+      'com disciplina',
+      'sem pressa',
+      'com metas claras',
+      'pensando no futuro',
+    ],
+    what: [
+      'abre caminhos para seus sonhos.',
+      'faz seu dinheiro render.',
+      'constrói o seu amanhã.',
+      'traz tranquilidade para você.',
+      'é um presente para você.',
+      'aproxima os seus planos.',
+      'faz toda a diferença.',
+      'fortalece o seu futuro.',
+    ],
+  },
+  en: {
+    how: [
+      'investing',
+      'saving and investing',
+      'investing calmly',
+      'diversifying',
+      'investing every month',
+      'planning and investing',
+      'starting to invest',
+      'investing with focus',
+    ],
+    when: [
+      'today',
+      'right now',
+      'with a plan',
+      'regularly',
+      'with discipline',
+      'patiently',
+      'with clear goals',
+      'for the future',
+    ],
+    what: [
+      'opens the way to your dreams.',
+      'makes your money work for you.',
+      'builds your tomorrow.',
+      'brings you peace of mind.',
+      'is a gift to yourself.',
+      'brings your plans closer.',
+      'makes all the difference.',
+      'strengthens your future.',
+    ],
+  },
+};
+
+/** The n-th reply worded differently, for a name. */
+export function uniqueReply(n: number, name: string, english: boolean): string {
+  const pieces = english ? uniqueReplyPieces.en : uniqueReplyPieces.pt;
+  const pick = (list: string[], k: number): string => list[Math.floor(n / k) % list.length]!;
+  const sentence = `${pick(pieces.how, 1)} ${pick(pieces.when, 8)} ${pick(pieces.what, 64)}`;
+  return `${name}, ${sentence}`;
+}
+
 /** A stable small hash, so the same prompt always gets the same answer. */
 function hash(text: string): number {
   let h = 2166136261;
@@ -84,13 +166,14 @@ interface ChatRequest {
   messages?: { role?: string; content?: unknown }[];
 }
 
-function reply(request: ChatRequest): string {
+function reply(request: ChatRequest, unique: number | undefined): string {
   const user = request.messages?.find((m) => m.role === 'user');
   const prompt = typeof user?.content === 'string' ? user.content : '';
   const english = /\bWrite a message for\b/.test(prompt);
   const name =
     /(?:mensagem para|message for) "?(.+?)"? (?:sobre|about)/.exec(prompt)?.[1]?.trim() ||
     (english ? 'Customer' : 'Cliente');
+  if (unique !== undefined) return uniqueReply(unique, name, english);
   const list = english ? simulatedMessages.en : simulatedMessages.pt;
   return (list[hash(prompt) % list.length] ?? '{name}').replace('{name}', name);
 }
@@ -101,6 +184,7 @@ export async function startLlm(options: LlmOptions = {}): Promise<LlmSimulator> 
   const faults: LlmFaults = { ...noLlmFaults(), ...options.faults };
   for (const key of ['rateLimitRate', 'errorRate', 'badReplyRate'] as const) checkRate(key, faults[key]);
   const requests: LoggedRequest[] = [];
+  let repliesWritten = 0;
   const keep = options.keepRequests ?? 10_000;
   let created = 0;
 
@@ -159,7 +243,7 @@ export async function startLlm(options: LlmOptions = {}): Promise<LlmSimulator> 
       answer(500);
       return error(res, 500, 'server_error', 'The server had an error while processing your request.');
     }
-    let content = reply(body);
+    let content = reply(body, faults.uniqueReplies ? repliesWritten++ : undefined);
     if (Math.random() < faults.badReplyRate) {
       content = created % 2 === 0 ? '' : `${content} ${'Invista! '.repeat(30)}`.trim();
     }

@@ -6,7 +6,7 @@ import type { LlmClient } from '../../src/activities/llm/client';
 import { checkReply } from '../../src/activities/llm/reply-check';
 import { failureTypes } from '../../src/failures';
 import { firstName, templateMessage, type Locale } from '../../src/personalize';
-import { simulatedMessages } from '../../src/simulators/llm';
+import { simulatedMessages, uniqueReply } from '../../src/simulators/llm';
 import { activityEnv, failureOf } from '../helpers';
 
 const problems = {
@@ -283,6 +283,21 @@ describe('a real message passes unchanged', () => {
           expect([message, checkReply(message, locale, name)]).toEqual([message, { message }]);
         }
       }
+    }
+  });
+
+  test('the simulator’s replies worded differently (--unique-replies) are all different and all pass', () => {
+    for (const [locale, english] of [
+      ['pt-BR', false],
+      ['en', true],
+    ] as const) {
+      const replies = Array.from({ length: 512 }, (_, n) => {
+        const name = firstName(names[n % names.length] ?? null, locale);
+        const message = uniqueReply(n, name, english);
+        expect([message, checkReply(message, locale, name)]).toEqual([message, { message }]);
+        return uniqueReply(n, 'Ana', english);
+      });
+      expect(new Set(replies).size).toBe(512);
     }
   });
 

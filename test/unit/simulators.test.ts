@@ -595,6 +595,28 @@ describe('the SDW2023 bank API simulator answers as the original does', () => {
 });
 
 describe('the LLM simulator', () => {
+  test('--unique-replies words the same prompt differently each time, as a live model does', async () => {
+    const llm = await startLlm({ faults: { uniqueReplies: true } });
+    try {
+      const ask = async (): Promise<string> => {
+        const res = await fetch(`${llm.baseURL}/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer sk-x' },
+          body: JSON.stringify({
+            model: 'gpt-4o-mini',
+            messages: [{ role: 'user', content: 'Crie uma mensagem para "Ana" sobre a importância dos investimentos' }],
+          }),
+        });
+        return ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
+      };
+      const replies = [await ask(), await ask(), await ask()];
+      expect(new Set(replies).size).toBe(3);
+      for (const reply of replies) expect(reply.startsWith('Ana, ')).toBe(true);
+    } finally {
+      await llm.close();
+    }
+  });
+
   test('lists a model and logs every request, to memory and to its log file', async () => {
     const logFile = path.join(scratchDir(), 'llm.jsonl');
     const llm = await startLlm({ logFile });
