@@ -49,6 +49,13 @@ function headerNames(cells: string[]): string {
   return ` (found: ${names.join(', ')})`;
 }
 
+/** A row of a list of ids is a few bytes: a longer one is an invalid row, never a run's failure or a huge page. */
+const maxRowBytes = 1024;
+/** What an invalid row's report shows of its value, so a page of them stays small. */
+const maxShownValue = 64;
+const shown = (value: string): string =>
+  [...value].length > maxShownValue ? `${[...value].slice(0, maxShownValue).join('')}…` : value;
+
 /** How much of the file's start is checked to be UTF-8 text. */
 const encodingSampleBytes = 64 * 1024;
 
@@ -104,6 +111,7 @@ export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenera
     }),
   );
   let column = base.column;
+  let bytesBefore = 0;
   try {
     for await (const { record, info } of parser as AsyncIterable<{
       record: string[];
@@ -117,11 +125,13 @@ export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenera
         }
         continue;
       }
+      const rowBytes = info.bytes - bytesBefore;
+      bytesBefore = info.bytes;
       const value = (record[column] ?? '').trim();
-      const problem = idProblem(value);
+      const problem = rowBytes > maxRowBytes ? `over ${maxRowBytes} bytes` : idProblem(value);
       yield problem === undefined
         ? { id: Number(value), line: next.line, next }
-        : { invalid: { line: next.line, value, reason: problem }, next };
+        : { invalid: { line: next.line, value: shown(value), reason: problem }, next };
     }
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;

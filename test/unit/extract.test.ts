@@ -110,6 +110,17 @@ describe('the bad-input suite', () => {
     });
   });
 
+  test('a 3 MB line is an invalid row with its reason, shown cut short; the rows around it are read', async () => {
+    const input = writeCsv(dir, `UserID\n2\n${'9'.repeat(3 * 1024 * 1024)}\n3\n`, 'huge-line.csv');
+    const page = await env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 });
+    expect(page.ids).toEqual([
+      { id: 2, line: 2 },
+      { id: 3, line: 4 },
+    ]);
+    expect(page.invalid).toEqual([{ line: 3, value: `${'9'.repeat(64)}…`, reason: 'over 1024 bytes' }]);
+    expect(JSON.stringify(page).length).toBeLessThan(1000);
+  });
+
   test('a header with no rows is an empty page, not an error', async () => {
     const input = writeCsv(dir, 'UserID\r\n', 'header-only.csv');
     expect(await env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 })).toEqual({
