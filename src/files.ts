@@ -5,6 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
+/** A new file's permissions unless said otherwise (less the process's umask), as Node gives them. */
+const defaultMode = 0o666;
+
 /** Appends to the file being written, waiting when its buffer is full. */
 export type Put = (chunk: string | Buffer) => Promise<void>;
 
@@ -12,9 +15,13 @@ export type Put = (chunk: string | Buffer) => Promise<void>;
  * Writes a file whole or not at all: `write` fills a temporary file beside it, which is renamed over `file` only
  * once complete, so a reader never sees half a file and a failure leaves the previous file as it was.
  */
-export async function writeAtomically(file: string, write: (put: Put) => Promise<void>): Promise<void> {
+export async function writeAtomically(
+  file: string,
+  write: (put: Put) => Promise<void>,
+  mode = defaultMode,
+): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  const out = createWriteStream(tmp);
+  const out = createWriteStream(tmp, { mode });
   try {
     await once(out, 'open'); // open before written, so a failure cannot race with the opening
     await write(async (chunk) => {
@@ -30,8 +37,8 @@ export async function writeAtomically(file: string, write: (put: Put) => Promise
   }
 }
 
-export const writeTextAtomically = (file: string, text: string): Promise<void> =>
-  writeAtomically(file, (put) => put(text));
+export const writeTextAtomically = (file: string, text: string, mode = defaultMode): Promise<void> =>
+  writeAtomically(file, (put) => put(text), mode);
 
 async function discard(out: WriteStream): Promise<void> {
   if (out.destroyed) return;

@@ -10,6 +10,7 @@ import {
 import { createActivities } from './activities';
 import { createLlmClient } from './activities/llm/client';
 import { createFileStore } from './activities/store/files';
+import { encryptedStore } from './activities/store/encrypted';
 import { createPostgresStore } from './activities/store/postgres';
 import type { RecordStore } from './activities/store/store';
 import { dataConverterFor } from './codec';
@@ -55,7 +56,8 @@ export async function createWorker(
   let store: (RecordStore & { close?: () => Promise<void> }) | undefined;
   try {
     await checkNamespace(connection, config);
-    store = config.databaseUrl ? await createPostgresStore(config.databaseUrl) : createFileStore(config.dataDir);
+    const plain = config.databaseUrl ? await createPostgresStore(config.databaseUrl) : createFileStore(config.dataDir);
+    store = config.encryption ? encryptedStore(plain, config.encryption) : plain;
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,

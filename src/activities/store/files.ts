@@ -20,8 +20,9 @@ export function createFileStore(dataDir: string): RecordStore {
 
   async function saveRecord(runId: string, record: CustomerRecord): Promise<void> {
     const file = recordPath(runId, record.outcome.id);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeTextAtomically(file, JSON.stringify(record));
+    // Customer data: folders only the worker's user can enter, files only it can read.
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await writeTextAtomically(file, JSON.stringify(record), 0o600);
   }
 
   async function readRecord(runId: string, id: number): Promise<CustomerRecord | undefined> {
