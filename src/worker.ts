@@ -9,10 +9,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createLlmClient } from './activities/llm/client';
-import { createFileStore } from './activities/store/files';
-import { encryptedStore } from './activities/store/encrypted';
-import { createPostgresStore } from './activities/store/postgres';
-import type { RecordStore } from './activities/store/store';
+import { openRecordStore, type OpenStore } from './activities/store';
 import { dataConverterFor } from './codec';
 import type { Config } from './config';
 import { checkNamespace } from './temporal-checks';
@@ -53,11 +50,10 @@ export async function createWorker(
   const connection = options.connection ?? (await NativeConnection.connect(config.temporal.connection));
   const ownsConnection = !options.connection;
   let worker: Worker;
-  let store: (RecordStore & { close?: () => Promise<void> }) | undefined;
+  let store: OpenStore | undefined;
   try {
     await checkNamespace(connection, config);
-    const plain = config.databaseUrl ? await createPostgresStore(config.databaseUrl) : createFileStore(config.dataDir);
-    store = config.encryption ? encryptedStore(plain, config.encryption) : plain;
+    store = await openRecordStore(config);
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,

@@ -106,11 +106,11 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A duration such as 30s, 15m or 1h, in milliseconds. */
 export function duration(value: string): number {
-  const match = /^(\d+)(ms|s|m|h)$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError(`expected a duration such as 30s, 15m or 1h, got "${value}".`);
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError(`expected a duration such as 30s, 15m, 1h or 30d, got "${value}".`);
   return Number(match[1]) * durationUnits[match[2]!]!;
 }

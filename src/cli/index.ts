@@ -19,6 +19,7 @@ import { registerAudit } from './audit';
 import { action, duration, oneOf, port, positiveInt, positiveNumber, UsageError } from './context';
 import { registerControl } from './control';
 import { demo } from './demo';
+import { registerRetention } from './retention';
 import { runCommand } from './run';
 import { registerSimulate } from './simulate';
 
@@ -147,6 +148,7 @@ program
 
 registerControl(program);
 registerAudit(program);
+registerRetention(program);
 registerSimulate(program);
 
 program.parseAsync().catch((err: unknown) => {

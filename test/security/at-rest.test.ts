@@ -1,7 +1,7 @@
 // Customer data at rest: record files only the worker's user can read, in folders only it can enter, and every
 // record encrypted with the payload key when one is set, in either store.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { encryptedStore } from '../../src/activities/store/encrypted';
@@ -10,7 +10,7 @@ import { createPostgresStore } from '../../src/activities/store/postgres';
 import type { CustomerRecord } from '../../src/activities/store/store';
 import { parseEncryptionKeys } from '../../src/codec';
 import { newOutcome } from '../../src/outcomes';
-import { csvOf, scratchDir, seed, startPipeline } from '../helpers';
+import { csvOf, scratchDir, sdwEtl, seed, startPipeline } from '../helpers';
 
 const keys = parseEncryptionKeys(`rest1:${randomBytes(32).toString('base64')}`);
 const user = seed().find((u) => u.id === 9)!;
@@ -65,6 +65,43 @@ test('with an encryption key, PostgreSQL keeps no customer data in the clear, an
     } finally {
       await client.end();
     }
+  } finally {
+    await store.close();
+  }
+});
+
+test('sdw-etl prune --older-than 30d deletes the records of old runs and says what it removed, in either store', async () => {
+  const dir = scratchDir();
+  const files = createFileStore(dir);
+  await files.saveRecords('run-old', [record(), { ...record(), outcome: { ...record().outcome, id: 10 } }]);
+  await files.saveRecords('run-new', [record()]);
+  const longAgo = new Date(Date.now() - 40 * 86_400_000);
+  utimesSync(path.join(dir, 'runs', 'run-old', 'customers'), longAgo, longAgo);
+  const pruned = await sdwEtl(['prune', '--older-than', '30d'], { SDW_DATA_DIR: dir }, dir);
+  expect(pruned.code).toBe(0);
+  expect(pruned.stdout).toMatch(
+    new RegExp(`^Deleted 2 customer records of 1 run from ${dir}, none saved since .*: run-old\\.$`, 'm'),
+  );
+  expect(existsSync(path.join(dir, 'runs', 'run-old'))).toBe(false);
+  expect(await files.readRecord('run-new', 9)).toEqual(record());
+
+  const url = process.env.SDW_TEST_DATABASE_URL!;
+  const store = await createPostgresStore(url);
+  const [oldRun, newRun] = [`old-${randomUUID()}`, `new-${randomUUID()}`];
+  try {
+    await store.saveRecords(oldRun, [record()]);
+    await store.saveRecords(newRun, [record()]);
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    await client.query("UPDATE customer_records SET saved_at = now() - interval '40 days' WHERE run_id = $1", [oldRun]);
+    await client.end();
+    const fromDb = await sdwEtl(['prune', '--older-than', '30d'], { SDW_DATABASE_URL: url }, dir);
+    expect(fromDb.code).toBe(0);
+    expect(fromDb.stdout).toContain(`from the PostgreSQL store, none saved since`);
+    expect(fromDb.stdout).toContain(oldRun);
+    expect(fromDb.stdout).not.toContain(newRun);
+    expect(await store.readRecord(oldRun, 9)).toBeUndefined();
+    expect(await store.readRecord(newRun, 9)).toEqual(record());
   } finally {
     await store.close();
   }

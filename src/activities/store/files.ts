@@ -1,5 +1,5 @@
 // The record store on one machine's disk: a JSON file per customer under <dataDir>/runs/<runId>/customers/.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { failureTypes } from '../../failures';
 import { writeTextAtomically } from '../../files';
@@ -39,6 +39,21 @@ export function createFileStore(dataDir: string): RecordStore {
       await Promise.all(records.map((record) => saveRecord(runId, record)));
     },
     readRecord,
+    async pruneRuns(before) {
+      const runsDir = path.join(dataDir, 'runs');
+      const pruned = { runs: [] as string[], records: 0 };
+      const runIds = await readdir(runsDir).catch(() => [] as string[]);
+      for (const runId of runIds.sort()) {
+        const customers = path.join(runsDir, runId, 'customers');
+        // A folder's time is that of the last file added to it: the run's last save.
+        const saved = await stat(customers).catch(() => undefined);
+        if (!saved || saved.mtime >= before) continue;
+        pruned.records += (await readdir(customers)).filter((f) => f.endsWith('.json')).length;
+        await rm(path.join(runsDir, runId), { recursive: true, force: true });
+        pruned.runs.push(runId);
+      }
+      return pruned;
+    },
     async readRecords(runId, ids) {
       const found = new Map<number, CustomerRecord>();
       // A page may name 20,000 customers: so many files open at once could pass the process's limit.

@@ -25,14 +25,16 @@ const migration = `
     customer_id bigint NOT NULL,
     record jsonb NOT NULL,
     PRIMARY KEY (run_id, customer_id)
-  )`;
+  );
+  -- When a record was last saved: what sdw-etl prune reads.
+  ALTER TABLE customer_records ADD COLUMN IF NOT EXISTS saved_at timestamptz NOT NULL DEFAULT now()`;
 
 // One statement for a whole batch, whatever its size: the records arrive as two arrays (ids and JSON texts), so the
 // statement has three parameters however many records there are. Saving a record again replaces it.
 const upsert = `
   INSERT INTO customer_records (run_id, customer_id, record)
   SELECT $1, saved.customer_id, saved.record FROM unnest($2::bigint[], $3::jsonb[]) AS saved(customer_id, record)
-  ON CONFLICT (run_id, customer_id) DO UPDATE SET record = EXCLUDED.record`;
+  ON CONFLICT (run_id, customer_id) DO UPDATE SET record = EXCLUDED.record, saved_at = now()`;
 
 export type PostgresStore = RecordStore & { close(): Promise<void> };
 
@@ -79,6 +81,15 @@ export async function createPostgresStore(url: string): Promise<PostgresStore> {
       );
       // pg gives a bigint as a string, since not every bigint fits a JavaScript number; a customer id does.
       return new Map(rows.map((row) => [Number(row.customer_id), row.record]));
+    },
+    async pruneRuns(before) {
+      const { rows } = await pool.query<{ run_id: string; records: string }>(
+        `WITH old AS (SELECT run_id FROM customer_records GROUP BY run_id HAVING max(saved_at) < $1),
+              gone AS (DELETE FROM customer_records WHERE run_id IN (SELECT run_id FROM old) RETURNING run_id)
+         SELECT run_id, count(*) AS records FROM gone GROUP BY run_id ORDER BY run_id`,
+        [before],
+      );
+      return { runs: rows.map((row) => row.run_id), records: rows.reduce((n, row) => n + Number(row.records), 0) };
     },
     async close() {
       await pool.end();

@@ -15,4 +15,11 @@ export interface RecordStore {
   readRecord(runId: string, id: number): Promise<CustomerRecord | undefined>;
   /** The records a run has of these customers, by id; a customer without one is absent. One read for them all. */
   readRecords(runId: string, ids: number[]): Promise<Map<number, CustomerRecord>>;
+  /** Deletes the records of every run that saved none since `before`; says which runs and how many records. */
+  pruneRuns(before: Date): Promise<PrunedRuns>;
+}
+
+export interface PrunedRuns {
+  runs: string[];
+  records: number;
 }
