@@ -19,6 +19,7 @@ import { registerAudit } from './audit';
 import { action, duration, oneOf, port, positiveInt, positiveNumber, UsageError } from './context';
 import { registerControl } from './control';
 import { demo } from './demo';
+import { registerDoctor } from './doctor';
 import { registerRetention } from './retention';
 import { runCommand } from './run';
 import { registerSimulate } from './simulate';
@@ -149,6 +150,7 @@ program
 registerControl(program);
 registerAudit(program);
 registerRetention(program);
+registerDoctor(program);
 registerSimulate(program);
 
 program.parseAsync().catch((err: unknown) => {

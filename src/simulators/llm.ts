@@ -205,9 +205,12 @@ export async function startLlm(options: LlmOptions = {}): Promise<LlmSimulator> 
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'GET' && url.pathname === '/_requests') return sendJson(res, 200, requests);
     if (req.method === 'GET' && url.pathname === '/v1/models') {
+      if (faults.rejectKey) return error(res, 401, 'invalid_api_key', 'Incorrect API key provided.');
+      // The model sdw-etl asks for by default is offered, as OpenAI offers it.
+      const models = [simulatedModel, 'gpt-4o-mini'];
       return sendJson(res, 200, {
         object: 'list',
-        data: [{ id: simulatedModel, object: 'model', created: 0, owned_by: 'sdw-etl' }],
+        data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'sdw-etl' })),
       });
     }
     if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') {

@@ -1,0 +1,133 @@
+// sdw-etl doctor: every part a run needs, checked at once, each ✓ or ✗ with the fix in one sentence.
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import OpenAI from 'openai';
+import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { bankApiAnswers } from '../activities/bank-api';
+import { createLlmClient } from '../activities/llm/client';
+import { openRecordStore } from '../activities/store';
+import { connectClient } from '../client';
+import { loadConfig, parseUrl, type Config } from '../config';
+import { canWriteIn } from '../files';
+import { checkNamespace, noWorkerMessage, workerPolls } from '../temporal-checks';
+import { defaultRunOptions } from '../workflows/api';
+import { action, describeError, positiveInt } from './context';
+
+/** What a check found: undefined when all is well, else the problem and its fix in one sentence. */
+type Finding = string | undefined;
+interface Check {
+  name: string;
+  run: () => Promise<Finding>;
+}
+
+const problemOf = async (work: () => Promise<unknown>): Promise<Finding> => {
+  try {
+    await work();
+    return undefined;
+  } catch (err) {
+    return describeError(err);
+  }
+};
+
+function temporalChecks(config: Config, client: Client | undefined, connectProblem: Finding): Check[] {
+  const { address } = config.temporal.connection;
+  const { namespace, taskQueue } = config.temporal;
+  const needsServer = (run: (client: Client) => Promise<Finding>) => () =>
+    client ? run(client) : Promise.resolve('not checked: Temporal does not answer.');
+  return [
+    { name: `Temporal answers at ${address}`, run: () => Promise.resolve(connectProblem) },
+    {
+      name: `namespace ${namespace} with sdw-etl's search attributes`,
+      run: needsServer((c) => problemOf(() => checkNamespace(c.connection, config))),
+    },
+    {
+      name: `a worker polls the task queue ${taskQueue}`,
+      run: needsServer(async (c) => ((await workerPolls(c.connection, config)) ? undefined : noWorkerMessage(config))),
+    },
+  ];
+}
+
+function llmCheck(config: Config): Check {
+  if (!config.llm) return { name: 'no LLM set: offline template messages', run: () => Promise.resolve(undefined) };
+  const { model, baseURL } = config.llm;
+  const where = baseURL ?? 'OpenAI';
+  return {
+    name: `the LLM at ${where} answers with the key and offers ${model}`,
+    run: async () => {
+      try {
+        const models = await createLlmClient(config.llm!).openai.models.list();
+        if (models.data.some((m) => m.id === model)) return undefined;
+        return `${where} does not offer the model ${model}: set OPENAI_MODEL to one it lists.`;
+      } catch (err) {
+        if (err instanceof OpenAI.AuthenticationError || err instanceof OpenAI.PermissionDeniedError)
+          return `${where} refused the key (${err.status}): set OPENAI_API_KEY to a valid key.`;
+        return `${where} does not answer: check OPENAI_BASE_URL and the network.`;
+      }
+    },
+  };
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('Check Temporal, the search attributes, a worker, the bank API, the LLM, the store and the output.')
+    .option('--api-url <url>', 'the bank API (default: SDW_API_URL)')
+    .option('--sample-id <id>', 'the customer id to ask the bank API for', positiveInt(Number.MAX_SAFE_INTEGER), 1)
+    .option('--output <file>', 'the export a run would write', defaultRunOptions.output)
+    .action(
+      action(async (flags: { apiUrl?: string; sampleId: number; output: string }) => {
+        const config = loadConfig();
+        const apiUrl = flags.apiUrl === undefined ? config.apiUrl : parseUrl(flags.apiUrl, '--api-url');
+        let client: Client | undefined;
+        const connectProblem = await problemOf(async () => (client = await connectClient(config)));
+        const folder = path.dirname(path.resolve(flags.output));
+        const checks: Check[] = [
+          ...temporalChecks(config, client, connectProblem),
+          {
+            name: `the bank API at ${apiUrl} answers GET /users/${flags.sampleId}`,
+            run: async () =>
+              (await bankApiAnswers(apiUrl, flags.sampleId))
+                ? undefined
+                : `The bank API at ${apiUrl} does not answer: start it, or set SDW_API_URL (or --api-url).`,
+          },
+          llmCheck(config),
+          {
+            name: config.databaseUrl
+              ? 'the PostgreSQL record store answers'
+              : `the record store folder ${config.dataDir}`,
+            run: () =>
+              problemOf(async () => {
+                const store = await openRecordStore(config);
+                try {
+                  await store.readRecord('sdw-etl-doctor', 1);
+                } finally {
+                  await store.close?.();
+                }
+              }),
+          },
+          {
+            name: `the output folder ${folder} takes new files`,
+            run: async () => {
+              await mkdir(folder, { recursive: true }).catch(() => undefined);
+              return (await canWriteIn(folder))
+                ? undefined
+                : `The output folder ${folder} cannot be written: choose another with --output, or fix its permissions.`;
+            },
+          },
+        ];
+        let failed = 0;
+        try {
+          for (const check of checks) {
+            const finding = await check.run();
+            if (finding !== undefined) failed += 1;
+            console.log(finding === undefined ? `✓ ${check.name}` : `✗ ${check.name}: ${finding}`);
+          }
+        } finally {
+          await client?.connection.close();
+        }
+        console.log(failed === 0 ? 'All checks passed.' : `${failed} of ${checks.length} checks failed.`);
+        return failed === 0 ? 0 : 1;
+      }),
+    );
+}

@@ -1,0 +1,63 @@
+// sdw-etl doctor as an operator setting up meets it: every misconfiguration named at once with its fix, then all ✓.
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { cliEnv, downUrl, sdwEtl, startPipeline, type Pipeline } from '../helpers';
+
+describe('sdw-etl doctor', () => {
+  let pipeline: Pipeline;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    pipeline = await startPipeline();
+    env = {
+      ...cliEnv(pipeline),
+      OPENAI_BASE_URL: pipeline.llm.baseURL,
+      OPENAI_API_KEY: 'sk-doctor',
+      SDW_DATA_DIR: path.join(pipeline.dir, 'doctor-data'),
+    };
+  });
+  afterAll(async () => {
+    await pipeline.close();
+  });
+
+  test('all set up: every check ✓ and exit 0', async () => {
+    const ran = await sdwEtl(['doctor', '--output', path.join(pipeline.dir, 'doctor', 'out.json')], env, pipeline.dir);
+    expect(ran.stdout.split('\n').filter((l) => l.startsWith('✗'))).toEqual([]);
+    expect(ran.stdout).toContain(`✓ a worker polls the task queue ${pipeline.config.temporal.taskQueue}`);
+    expect(ran.stdout).toContain('✓ the LLM at');
+    expect(ran.stdout).toContain('All checks passed.');
+    expect(ran.code).toBe(0);
+  });
+
+  test('no search attributes, no worker, a refused LLM key and the bank API down: each named with its fix, exit 1', async () => {
+    const namespace = `doctor-${randomUUID().slice(0, 8)}`;
+    const address = env.TEMPORAL_ADDRESS!;
+    execFileSync(process.env.SDW_TEST_TEMPORAL_CLI!, [
+      'operator',
+      'namespace',
+      'create',
+      '-n',
+      namespace,
+      '--address',
+      address,
+    ]);
+    pipeline.llm.faults.rejectKey = true;
+    try {
+      const broken = { ...env, TEMPORAL_NAMESPACE: namespace, SDW_API_URL: await downUrl() };
+      const ran = await sdwEtl(['doctor', '--output', path.join(pipeline.dir, 'out.json')], broken, pipeline.dir);
+      const failed = ran.stdout.split('\n').filter((l) => l.startsWith('✗'));
+      expect(failed).toEqual([
+        expect.stringContaining(`lacks the search attributes SdwRunId`),
+        expect.stringContaining('No worker polls the task queue'),
+        expect.stringContaining('does not answer: start it, or set SDW_API_URL'),
+        expect.stringContaining('refused the key (401): set OPENAI_API_KEY to a valid key.'),
+      ]);
+      expect(failed[0]).toContain('scripts/register-search-attributes.sh');
+      expect(failed[1]).toContain('npx sdw-etl worker');
+      expect(ran.stdout).toContain('4 of 7 checks failed.');
+      expect(ran.code).toBe(1);
+    } finally {
+      pipeline.llm.faults.rejectKey = false;
+    }
+  });
+});
