@@ -3,6 +3,8 @@
 # .data/postgres-<port>/, reachable on 127.0.0.1 only. Usage: scripts/postgres.sh start|stop|status
 # `start` prints the connection URL as its last line, also when the server already runs.
 set -euo pipefail
+# shellcheck source=root-prefix.sh
+source "$(dirname "${BASH_SOURCE[0]}")/root-prefix.sh"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -33,15 +35,8 @@ bin_dir() {
 # Installs Debian's postgresql package (as root, or with sudo), or says in one sentence what to run instead.
 install_postgres() {
   local as_root
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "postgres: PostgreSQL is missing and this is no Debian system: install PostgreSQL so that pg_ctl and initdb are on PATH, then run this again." >&2
-    return 1
-  elif [ "$(id -u)" -eq 0 ]; then
-    as_root="env"
-  elif command -v sudo >/dev/null 2>&1; then
-    as_root="sudo env"
-  else
-    echo "postgres: PostgreSQL is missing and installing it needs root: run 'apt-get install postgresql' as root, then run this again." >&2
+  if ! as_root="$(root_prefix)"; then
+    echo "postgres: PostgreSQL is missing and cannot be installed here (it needs Debian's apt-get and root): run 'apt-get install postgresql' as root, or put pg_ctl and initdb on PATH, then run this again." >&2
     return 1
   fi
   echo "postgres: installing Debian's postgresql package (first time only)..." >&2

@@ -3,20 +3,14 @@
 # look at pages), then jest with the arguments given (npm test -- test/unit).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/root-prefix.sh
 
 # Chromium: SDW_CHROMIUM names one, or Debian's package is installed (as root, or with sudo). Whether it can be
 # installed is known now, so a machine where it cannot fails in seconds rather than after the builds below.
 chromium_install=""
 if [ -z "${SDW_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "test: Chromium is missing and this is no Debian system: install Chromium and run SDW_CHROMIUM=/path/to/chromium npm test." >&2
-    exit 1
-  elif [ "$(id -u)" -eq 0 ]; then
-    chromium_install="env"
-  elif command -v sudo >/dev/null 2>&1; then
-    chromium_install="sudo env"
-  else
-    echo "test: Chromium is missing and installing it needs root: run 'apt-get install chromium' as root (or set SDW_CHROMIUM to a Chromium binary), then npm test again." >&2
+  if ! chromium_install="$(root_prefix)"; then
+    echo "test: Chromium is missing and cannot be installed here (it needs Debian's apt-get and root): run 'apt-get install chromium' as root, or set SDW_CHROMIUM to a Chromium binary, then npm test again." >&2
     exit 1
   fi
 fi
