@@ -1,5 +1,5 @@
 // What the tests share: a config pointing at the test server, the simulators, a worker, and a way to run a list.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -239,4 +239,20 @@ export function sdwEtl(args: string[], env: Record<string, string>, cwd: string)
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A new namespace on the test server, made the way an operator would, so it has none of sdw-etl's search attributes. */
+export function createBareNamespace(prefix: string): string {
+  const namespace = `${prefix}-${randomUUID().slice(0, 8)}`;
+  const address = process.env.SDW_TEST_TEMPORAL_ADDRESS!;
+  execFileSync(process.env.SDW_TEST_TEMPORAL_CLI!, [
+    'operator',
+    'namespace',
+    'create',
+    '-n',
+    namespace,
+    '--address',
+    address,
+  ]);
+  return namespace;
 }

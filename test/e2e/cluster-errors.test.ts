@@ -1,8 +1,7 @@
 // A misconfigured cluster, as an operator meets it: each problem is one sentence naming it and the command that fixes it.
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { csvOf, scratchDir, sdwEtl, writeCsv } from '../helpers';
+import { csvOf, scratchDir, sdwEtl, writeCsv, createBareNamespace } from '../helpers';
 
 describe('a misconfigured Temporal cluster', () => {
   const address = process.env.SDW_TEST_TEMPORAL_ADDRESS!;
@@ -19,16 +18,7 @@ describe('a misconfigured Temporal cluster', () => {
   });
 
   test('a namespace without sdw-etl’s search attributes is refused by run and by the worker, naming them', async () => {
-    const namespace = `bare-${randomUUID().slice(0, 8)}`;
-    execFileSync(process.env.SDW_TEST_TEMPORAL_CLI!, [
-      'operator',
-      'namespace',
-      'create',
-      '-n',
-      namespace,
-      '--address',
-      address,
-    ]);
+    const namespace = createBareNamespace('bare');
     const sentence = `sdw-etl: The Temporal namespace ${namespace} lacks the search attributes SdwRunId, SdwRetryOf, SdwCustomerIds, SdwOutcomes, SdwCustomerSources: register them with TEMPORAL_ADDRESS=${address} TEMPORAL_NAMESPACE=${namespace} scripts/register-search-attributes.sh.`;
     const ran = await sdwEtl(['run', '--input', input], env({ TEMPORAL_NAMESPACE: namespace }), dir);
     expect([ran.code, ran.stderr.trim()]).toEqual([1, sentence]);

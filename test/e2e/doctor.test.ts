@@ -1,8 +1,6 @@
 // sdw-etl doctor as an operator setting up meets it: every misconfiguration named at once with its fix, then all ✓.
-import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { cliEnv, downUrl, sdwEtl, startPipeline, type Pipeline } from '../helpers';
+import { cliEnv, downUrl, sdwEtl, startPipeline, type Pipeline, createBareNamespace } from '../helpers';
 
 describe('sdw-etl doctor', () => {
   let pipeline: Pipeline;
@@ -30,17 +28,7 @@ describe('sdw-etl doctor', () => {
   });
 
   test('no search attributes, no worker, a refused LLM key and the bank API down: each named with its fix, exit 1', async () => {
-    const namespace = `doctor-${randomUUID().slice(0, 8)}`;
-    const address = env.TEMPORAL_ADDRESS!;
-    execFileSync(process.env.SDW_TEST_TEMPORAL_CLI!, [
-      'operator',
-      'namespace',
-      'create',
-      '-n',
-      namespace,
-      '--address',
-      address,
-    ]);
+    const namespace = createBareNamespace('doctor');
     pipeline.llm.faults.rejectKey = true;
     try {
       const broken = { ...env, TEMPORAL_NAMESPACE: namespace, SDW_API_URL: await downUrl() };
