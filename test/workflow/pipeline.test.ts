@@ -56,13 +56,15 @@ describe('the pipeline on a real Temporal server, with the LLM simulator', () =>
     expect(summary.estimatedCostUsd).toBeGreaterThan(0);
   });
 
-  test('an API answering 30% 500 and 10% 429 still gets every customer loaded from its real data', async () => {
-    Object.assign(pipeline.bankApi.faults, { errorRate: 0.3, rateLimitRate: 0.1 });
+  test('an API answering 15% 500 and 10% 429 still gets every customer loaded from its real data', async () => {
+    // A load is two requests, so an attempt fails 41% of the time; all 12 of a customer's attempts failing (three
+    // rounds of four) happens once in 40,000 customers. Higher rates make that a real outcome, and this test flaky.
+    Object.assign(pipeline.bankApi.faults, { errorRate: 0.15, rateLimitRate: 0.1 });
     const ids = [20, 21, 22, 23, 24, 25, 26, 27, 28, 29];
     const { summary, report } = await pipeline.run(csvOf(ids));
     expect(summary.counts).toMatchObject({ loaded: 10, fromMock: 0, skipped: 0, failed: 0 });
     expect(report.customers.every((c) => c.source === 'api')).toBe(true);
-    // With 40% of requests failing, some customers needed more than one attempt, and the report says so.
+    // With a quarter of requests failing, some customers needed more than one attempt, and the report says so.
     const retried = report.customers.filter((c) => c.attempts.fetch > 1 || c.attempts.load > 1);
     expect(retried.length).toBeGreaterThan(0);
     for (const c of report.customers) {
