@@ -11,11 +11,12 @@ import type { LoadedDataConverter, Payload } from '@temporalio/common';
 import { dataConverterFor } from './codec';
 import type { Config } from './config';
 import {
-  defaultRunOptions,
   progressQuery,
+  resolveRunOptions,
   searchAttributes,
   type EtlRunInput,
   type Progress,
+  type ResolvedRunOptions,
   type RunOptions,
   type RunSummary,
 } from './workflows/api';
@@ -98,11 +99,9 @@ export async function decodePayload<T>(
 }
 
 /** The options a run was started with, read back from its history (the latest run of its chain). */
-export async function runOptionsOf(handle: WorkflowHandle<typeof etlRun>): Promise<RunOptions> {
+export async function runOptionsOf(handle: WorkflowHandle<typeof etlRun>): Promise<ResolvedRunOptions> {
   const history = await handle.fetchHistory();
   const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input;
   if (!input) throw new Error(`Run ${handle.workflowId} has no input in its history.`);
-  const decoded = await decodePayload<EtlRunInput>(handle.client.options.loadedDataConverter, input);
-  const { progress: _progress, ...options } = decoded;
-  return { ...defaultRunOptions, ...options };
+  return resolveRunOptions(await decodePayload<EtlRunInput>(handle.client.options.loadedDataConverter, input));
 }

@@ -2,7 +2,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { link, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A new file's permissions unless said otherwise (less the process's umask), as Node gives them. */
@@ -39,6 +39,24 @@ export async function writeAtomically(
 
 export const writeTextAtomically = (file: string, text: string, mode = defaultMode): Promise<void> =>
   writeAtomically(file, (put) => put(text), mode);
+
+/**
+ * Creates a file whole unless it exists, in one step no other writer can interleave with (a hard link of a complete
+ * temporary file): true when this call created it, false when it was there already.
+ */
+export async function createTextExclusively(file: string, text: string, mode = defaultMode): Promise<boolean> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  await writeFile(tmp, text, { flag: 'wx', mode });
+  try {
+    await link(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
 
 async function discard(out: WriteStream): Promise<void> {
   if (out.destroyed) return;

@@ -18,12 +18,11 @@ import {
 import { pricesTakenOn } from './pricing';
 import { reported, type ReportedCustomer, type ReportState, type RunReport } from './report';
 import {
-  defaultRunOptions,
+  resolveRunOptions,
   searchAttributes,
   type BatchOutcome,
   type EtlRunInput,
   type PersonalizeBatchInput,
-  type RunOptions,
   type RunSummary,
 } from './workflows/api';
 import type { personalizeBatch } from './workflows';
@@ -146,7 +145,7 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
     for (const row of invalidRows) tallyInvalid(counts, row);
     counts.rows = customers.length + invalidRows.length;
   }
-  const run: RunOptions = { ...defaultRunOptions, ...options! };
+  const run = resolveRunOptions(options!);
   return {
     runId,
     // The run's own clock (the export's) when it finished; otherwise when Temporal started its first run.
@@ -154,6 +153,7 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
     endedAt: summary?.endedAt ?? endedAt,
     state,
     retryOf: run.retryOf ?? null,
+    campaign: run.campaign,
     input: run.input,
     export: summary ? summary.exportPath : null,
     sink: run.sink,

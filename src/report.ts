@@ -16,6 +16,7 @@ export interface RunReport {
   endedAt: string | null;
   state: ReportState;
   retryOf: string | null;
+  campaign: string;
   input: string;
   export: string | null;
   sink: SinkChoice;
@@ -59,8 +60,8 @@ export function reportAsTable(report: RunReport): string {
   const lines = [
     `Run ${printable(report.runId)}: ${report.state}${report.retryOf ? ` (retry of ${printable(report.retryOf)})` : ''}`,
     `  started ${report.startedAt}, ended ${report.endedAt ?? '-'}`,
-    `  input ${printable(report.input)}, sink ${report.sink}, export ${printable(report.export ?? '-')}`,
-    `  rows ${c.rows}: loaded ${c.loaded}, skipped ${c.skipped}, failed ${c.failed}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
+    `  campaign ${printable(report.campaign)}, input ${printable(report.input)}, sink ${report.sink}, export ${printable(report.export ?? '-')}`,
+    `  rows ${c.rows}: loaded ${c.loaded}, already loaded ${c.alreadyLoaded}, skipped ${c.skipped}, failed ${c.failed}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
     `  from mock ${c.fromMock}, template messages ${c.templated}`,
     `  tokens ${c.promptTokens} in + ${c.completionTokens} out, estimated ${usd(report.estimatedCostUsd)} (prices of ${report.pricesTakenOn})`,
     ...report.bankApiOutages.map(

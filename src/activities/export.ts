@@ -24,6 +24,7 @@ export interface ExportInput {
   /** The run was cancelled: customers it did not reach are reported as such. */
   cancelled: boolean;
   retryOf: string | null;
+  campaign: string;
   bankApiOutages: BankApiOutage[];
 }
 
@@ -107,6 +108,7 @@ export async function exportResults(store: RecordStore, input: ExportInput): Pro
         endedAt,
         state: input.cancelled ? 'cancelled' : 'completed',
         retryOf: input.retryOf,
+        campaign: input.campaign,
         input: input.input,
         export: exportFile,
         sink: input.sink,
@@ -124,6 +126,7 @@ export async function exportResults(store: RecordStore, input: ExportInput): Pro
   }
   log.info('Run exported', { runId: input.runId, exportFile, reportFile, htmlReportPath });
   return {
+    campaign: input.campaign,
     endedAt,
     counts,
     estimatedCostUsd,

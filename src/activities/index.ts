@@ -1,6 +1,7 @@
 // Every activity of sdw-etl, bound by createActivities(deps) to the clients and the record store the worker built.
 import { Context } from '@temporalio/activity';
 import type { Customer } from '../customer';
+import type { TokenUsage } from '../outcomes';
 import type { SinkChoice } from '../workflows/api';
 import * as bankApi from './bank-api';
 import { exportResults, type ExportInput, type ExportResult } from './export';
@@ -10,7 +11,7 @@ import { writeMessage, type WriteMessageInput, type WrittenMessage } from './llm
 import { createPacer } from './llm/pacer';
 import { deliverTo } from './sinks';
 import type { Delivered, Delivery } from './sinks/sink';
-import type { CustomerRecord, RecordStore } from './store/store';
+import type { CampaignEntry, ChosenMessage, CustomerRecord, RecordStore } from './store/store';
 
 export interface ActivityDeps {
   /** Where each customer's record waits for the export. */
@@ -24,6 +25,17 @@ export interface ActivityDeps {
 }
 
 export type LoadResult = Delivered & { attempt: number };
+
+/** Where a customer's message is kept in its campaign: absent for mock data, whose message is never kept. */
+export interface CampaignKey {
+  campaign: string;
+  runId: string;
+}
+
+/** A message and the run that chose it for the campaign (null: no campaign keeps it). */
+export type CampaignMessage = WrittenMessage & { chosenBy: string | null };
+
+const noTokens = { promptTokens: 0, completionTokens: 0 };
 
 export const createActivities = (deps: ActivityDeps) => {
   const paceLlmCall = createPacer(deps.llm ? deps.llmRatePerSecond : undefined);
@@ -48,9 +60,36 @@ export const createActivities = (deps: ActivityDeps) => {
     /** Whether the bank API answers anyone, asked about a customer other than the one whose step failed. */
     probeBankApi: async (args: { apiUrl: string | undefined; id: number }): Promise<boolean> =>
       bankApi.bankApiAnswers(args.apiUrl ?? deps.apiUrl, args.id),
-    writeMessage: async (args: WriteMessageInput): Promise<WrittenMessage> => {
+    /** A campaign customer's message is written once: a message already chosen is returned, never asked again. */
+    writeMessage: async (args: WriteMessageInput & { kept?: CampaignKey }): Promise<CampaignMessage> => {
+      const { kept, ...input } = args;
+      const attempt = Context.current().info.attempt;
+      const chosen = kept && (await deps.store.readCampaign(kept.campaign, [input.id])).get(input.id);
+      if (kept && chosen) return campaignMessage(chosen, kept.runId, null, attempt);
       await paceLlmCall();
-      return writeMessage(deps.llm, args);
+      const written = await writeMessage(deps.llm, input);
+      if (!kept) return { ...written, chosenBy: null };
+      const entry = await deps.store.chooseMessage(kept.campaign, input.id, { ...written, runId: kept.runId });
+      // Another run chose first: its message is the campaign's, and the tokens spent here are still spent.
+      return campaignMessage(entry, kept.runId, written.tokens, attempt);
+    },
+    /** Keeps a message the workflow chose (a template) unless the campaign has one; returns the one kept. */
+    chooseMessage: async (args: { kept: CampaignKey; id: number; chosen: Omit<ChosenMessage, 'runId'> }) => {
+      const entry = await deps.store.chooseMessage(args.kept.campaign, args.id, {
+        ...args.chosen,
+        runId: args.kept.runId,
+      });
+      return campaignMessage(entry, args.kept.runId, null, Context.current().info.attempt);
+    },
+    /** The customers of a batch whose campaign message reached the bank in an earlier run, with that message. */
+    loadedInCampaign: async (args: {
+      campaign: string;
+      ids: number[];
+    }): Promise<{ id: number; message: string; loadedBy: string }[]> => {
+      const entries = await deps.store.readCampaign(args.campaign, args.ids);
+      return [...entries].flatMap(([id, entry]) =>
+        entry.loadedBy === null ? [] : [{ id, message: entry.message, loadedBy: entry.loadedBy }],
+      );
     },
     /** Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. */
     loadCustomer: async (
@@ -60,11 +99,32 @@ export const createActivities = (deps: ActivityDeps) => {
       const delivered = await deliverTo(sink, { ...delivery, apiUrl: args.apiUrl ?? deps.apiUrl });
       return { ...delivered, attempt: delivered.wrote ? Context.current().info.attempt : 0 };
     },
-    recordOutcomes: async (args: { runId: string; records: CustomerRecord[] }): Promise<void> => {
+    /** Saves a batch's records, then notes in the campaign the customers whose message reached the bank. */
+    recordOutcomes: async (args: {
+      runId: string;
+      records: CustomerRecord[];
+      loadedInto: { campaign: string; ids: number[] };
+    }): Promise<void> => {
       await deps.store.saveRecords(args.runId, args.records);
+      await deps.store.markLoaded(args.loadedInto.campaign, args.runId, args.loadedInto.ids);
     },
     exportResults: async (args: ExportInput): Promise<ExportResult> => exportResults(deps.store, args),
   };
 };
+
+/**
+ * The campaign's message as a step's result. `spent`: the tokens this call spent (null: it asked the LLM nothing); a
+ * step run again (a retry, a replayed batch) finds its own run's message, whose tokens this run did spend.
+ */
+function campaignMessage(entry: CampaignEntry, runId: string, spent: TokenUsage | null, attempt: number) {
+  return {
+    message: entry.message,
+    messageSource: entry.messageSource,
+    model: entry.model,
+    tokens: spent ?? (entry.runId === runId ? entry.tokens : noTokens),
+    attempt,
+    chosenBy: entry.runId,
+  } satisfies CampaignMessage;
+}
 
 export type Activities = ReturnType<typeof createActivities>;

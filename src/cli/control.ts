@@ -153,7 +153,7 @@ export function registerControl(program: Command): void {
           }
           const options = await runOptionsOf(runHandle(client, runId));
           const ids = (await rebuildReport(client, runId)).customers
-            .filter((c) => c.status !== 'loaded' || c.source === 'mock')
+            .filter((c) => (c.status !== 'loaded' && c.status !== 'already_loaded') || c.source === 'mock')
             .map((c) => c.id);
           if (ids.length === 0) {
             console.log(`Every customer of run ${runId} ended loaded from real data: nothing to retry.`);

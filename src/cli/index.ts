@@ -16,6 +16,7 @@ import {
   sinkChoices,
 } from '../workflows/api';
 import { registerAudit } from './audit';
+import { registerCampaigns } from './campaigns';
 import { action, duration, oneOf, port, positiveInt, positiveNumber, UsageError } from './context';
 import { registerControl } from './control';
 import { demo } from './demo';
@@ -104,6 +105,10 @@ program
     duration,
     defaultRunOptions.apiOutageWaitMs,
   )
+  .option(
+    '--campaign <name>',
+    "one message per customer per campaign: customers already loaded in it are left alone (default: the input's base name)",
+  )
   .option('--id <runId>', 'the run id (the workflow id); generated when not given')
   .option('--detach', 'print the run id and exit without waiting')
   .action(
@@ -150,6 +155,7 @@ program
 registerControl(program);
 registerAudit(program);
 registerRetention(program);
+registerCampaigns(program);
 registerDoctor(program);
 registerSimulate(program);
 

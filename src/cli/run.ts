@@ -11,6 +11,7 @@ import {
 } from '@temporalio/client';
 import { readCsvRows } from '../activities/extract';
 import { connectClient, followRun, newRunId, runOptionsOf, runUrl, startRun } from '../client';
+import { campaignOf, campaignProblem, validCampaign } from '../campaign';
 import { runIdProblem, validRunId } from '../run-id';
 import { ConfigError, parseUrl, type Config } from '../config';
 import { canWriteIn } from '../files';
@@ -33,6 +34,7 @@ export interface RunFlags {
   locale?: RunOptions['locale'];
   pageSize: number;
   apiOutageWaitMs: number;
+  campaign?: string;
   id?: string;
   detach?: boolean;
 }
@@ -73,6 +75,8 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
     if (flags.output !== undefined) console.log(`Created the output folder ${folder}.`);
   }
   if (!(await canWriteIn(folder))) throw new UsageError(`The output folder ${folder} is not writable.`);
+  const campaign = flags.campaign ?? campaignOf(input);
+  if (!validCampaign(campaign)) throw new UsageError(campaignProblem(campaign));
   return {
     input,
     output,
@@ -85,12 +89,13 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
     locale: flags.locale ?? config.locale,
     pageSize: flags.pageSize,
     apiOutageWaitMs: flags.apiOutageWaitMs,
+    campaign,
   };
 }
 
 function progressLine(p: Progress): string {
   const c = p.counts;
-  const done = c.loaded + c.skipped + c.failed;
+  const done = c.loaded + c.alreadyLoaded + c.skipped + c.failed;
   const waiting = p.bankApi.status === 'down' ? `, waiting for the bank API since ${p.bankApi.since}` : '';
   return `${p.state}: ${done} done (${c.loaded} loaded, ${c.skipped} skipped, ${c.failed} failed), ${p.inFlight} in flight, ${c.invalid + c.duplicates} rows set aside${waiting}`;
 }
@@ -110,7 +115,9 @@ export async function printSummary(client: Client, summary: RunSummary, config: 
   const seconds = (Date.parse(summary.endedAt) - Date.parse(summary.startedAt)) / 1000;
   console.log(`\nRun ${summary.runId} finished in ${seconds.toFixed(1)} s`);
   console.log(`  rows        ${c.rows} (${plural(c.invalid, 'invalid row')}, ${plural(c.duplicates, 'duplicate')})`);
+  console.log(`  campaign    ${printable(summary.campaign)}`);
   console.log(`  loaded      ${c.loaded}`);
+  console.log(`  already     ${c.alreadyLoaded} (loaded by an earlier run of the campaign)`);
   console.log(`  skipped     ${c.skipped}`);
   console.log(`  failed      ${c.failed}`);
   console.log(`  from mock   ${c.fromMock}`);

@@ -3,6 +3,7 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { CsvCursor } from '../activities/extract';
+import { campaignOf } from '../campaign';
 import type { Counts, CustomerOutcome, CustomerRow } from '../outcomes';
 import type { Locale } from '../personalize';
 
@@ -48,7 +49,12 @@ export interface RunOptions {
   apiOutageWaitMs: number;
   /** The run whose failed, skipped and mock customers this run processes again. */
   retryOf?: string;
+  /** One message per customer per campaign: a customer already loaded in it is left alone. The input's base name when absent. */
+  campaign?: string;
 }
+
+/** A run's options with every default in place. */
+export type ResolvedRunOptions = RunOptions & { campaign: string };
 
 /** The most customers a run keeps in flight (--concurrency): the worker's local-activity slots. */
 export const maxConcurrency = 1000;
@@ -71,6 +77,13 @@ export const defaultRunOptions: Omit<RunOptions, 'input'> = {
   // A real bank's API is down for minutes (a Spring restart takes most of one), not seconds.
   apiOutageWaitMs: 15 * 60_000,
 };
+
+/** A run's options: its input's, the defaults for the rest, and the campaign named after the input file unless given. */
+export const resolveRunOptions = ({ progress: _progress, ...input }: EtlRunInput): ResolvedRunOptions => ({
+  ...defaultRunOptions,
+  ...input,
+  campaign: input.campaign ?? campaignOf(input.input),
+});
 
 /** Whether the bank API answers: `down` while the run waits for it, `gaveUp` once it waited --api-outage-wait. */
 export interface BankApiState {
@@ -115,6 +128,7 @@ export interface StepOptions {
   onApiFailure: ApiFailurePolicy;
   onLlmFailure: LlmFailurePolicy;
   locale: Locale;
+  campaign: string;
 }
 
 export interface PersonalizeBatchInput extends StepOptions {
@@ -144,10 +158,12 @@ export interface Progress {
   retryOf: string | null;
   bankApi: BankApiState;
   apiOutageWaitMs: number;
+  campaign: string;
 }
 
 export interface RunSummary {
   runId: string;
+  campaign: string;
   startedAt: string;
   endedAt: string;
   counts: Counts;

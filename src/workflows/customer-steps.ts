@@ -42,7 +42,7 @@ export const llmRetry: RetryPolicy = {
 };
 /** The client's own 20 s request timeout (llmRequestTimeoutMs), after up to 10 s waiting for its turn (the pacer). */
 const llmTimeout = '40 s';
-/** Saving a batch's records: retry until the store comes back, since the export needs them. */
+/** Saving a batch's records or a campaign's message: retry until the store comes back, since nothing goes on without. */
 const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' };
 const recordTimeout = '10 s';
 
@@ -56,7 +56,7 @@ const { fetchCustomer, loadCustomer } = proxyLocalActivities<Activities>({
   retry: bankRetry,
 });
 const { writeMessage } = proxyLocalActivities<Activities>({ startToCloseTimeout: llmTimeout, retry: llmRetry });
-export const { recordOutcomes } = proxyLocalActivities<Activities>({
+export const { recordOutcomes, chooseMessage, loadedInCampaign } = proxyLocalActivities<Activities>({
   startToCloseTimeout: recordTimeout,
   retry: recordRetry,
 });
@@ -143,6 +143,12 @@ async function throughGate<T extends { attempt: number }>(
   }
 }
 
+/** A customer whose campaign message reached the bank in an earlier run: that message, and the run. */
+export interface LoadedBefore {
+  message: string;
+  loadedBy: string;
+}
+
 /** The reasons a fetch can end with for which --on-api-failure applies: the API did not answer for the customer. */
 const noAnswerReasons = ['api_down', 'api_unavailable'];
 
@@ -150,7 +156,10 @@ const noAnswerReasons = ['api_down', 'api_unavailable'];
  * One customer: fetch from the bank API, write a message, deliver it to the run's sinks; returns the outcome and
  * the user to export (as the bank has it). Every fallback is a decision recorded in the outcome, never silent.
  */
-export async function runCustomerSteps(input: StepOptions & CustomerRow, gate: BankApiGate): Promise<CustomerRecord> {
+export async function runCustomerSteps(
+  input: StepOptions & CustomerRow & { loadedBefore?: LoadedBefore },
+  gate: BankApiGate,
+): Promise<CustomerRecord> {
   const { id, apiUrl, locale } = input;
   const outcome = newOutcome(id, input.line);
   /** Runs a step and records how long it took on the workflow's clock (deterministic on replay). */
@@ -173,6 +182,16 @@ export async function runCustomerSteps(input: StepOptions & CustomerRow, gate: B
   };
   /** The outcome, and the user the export will hold (none when the customer has no data). */
   const finish = (customer: Customer | null): CustomerRecord => ({ outcome, customer });
+  /** Nothing more to do: the campaign's message is in the customer's feed. */
+  const alreadyLoaded = (loadedBy: string, message: string): CustomerRecord => {
+    Object.assign(outcome, { status: 'already_loaded', message, messageSource: null });
+    outcome.error = {
+      reason: 'already_loaded',
+      message: `The customer's message in campaign ${input.campaign} reached the bank in run ${loadedBy}.`,
+    };
+    return finish(null);
+  };
+  if (input.loadedBefore) return alreadyLoaded(input.loadedBefore.loadedBy, input.loadedBefore.message);
 
   // Extract.
   let customer: Customer;
@@ -192,16 +211,17 @@ export async function runCustomerSteps(input: StepOptions & CustomerRow, gate: B
     outcome.source = 'mock';
   }
 
-  // Transform.
+  // Transform: a message from real data is the campaign's, chosen once and kept before any load.
+  const kept = outcome.source === 'api' ? { campaign: input.campaign, runId: input.runId } : undefined;
+  let chosenBy: string | null = null;
   try {
     const written = await timed('write', () =>
-      writeMessage({ id, firstName: firstName(customer.name, locale), locale }),
+      writeMessage({ id, firstName: firstName(customer.name, locale), locale, kept }),
     );
-    outcome.message = written.message;
-    outcome.messageSource = written.messageSource;
-    outcome.model = written.model;
+    Object.assign(outcome, { message: written.message, messageSource: written.messageSource, model: written.model });
     outcome.tokens = written.tokens;
     outcome.attempts.write = written.attempt;
+    chosenBy = written.chosenBy;
   } catch (err) {
     const failure = describe(err, llmRetry);
     stepFailed('write', failure.attempts, {
@@ -209,10 +229,14 @@ export async function runCustomerSteps(input: StepOptions & CustomerRow, gate: B
       message: failure.message,
     });
     if (input.onLlmFailure === 'fail') return finish(null);
-    outcome.message = templateMessage(id, customer.name, locale);
-    outcome.messageSource = 'template';
+    const template = { message: templateMessage(id, customer.name, locale), messageSource: 'template' as const };
+    const chosen = kept
+      ? await chooseMessage({ kept, id, chosen: { ...template, model: null, tokens: outcome.tokens } })
+      : { ...template, chosenBy: null };
+    Object.assign(outcome, { message: chosen.message, messageSource: chosen.messageSource });
+    chosenBy = chosen.chosenBy;
   }
-  const message = outcome.message;
+  const message = outcome.message!;
   const personalized = withMessage(customer, message, newsIcon);
 
   // Load.
@@ -223,6 +247,10 @@ export async function runCustomerSteps(input: StepOptions & CustomerRow, gate: B
       ),
     );
     outcome.attempts.load = loaded.attempt;
+    // Another run of the campaign chose this message and put it in the feed first.
+    if (loaded.status === 'loaded' && loaded.found && chosenBy !== null && chosenBy !== input.runId) {
+      return alreadyLoaded(chosenBy, message);
+    }
     if (loaded.status === 'skipped') {
       outcome.status = 'skipped';
       outcome.error = loaded.error;

@@ -19,18 +19,18 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { failureTypes } from '../failures';
+import { campaignProblem, validCampaign } from '../campaign';
 import { runIdProblem, validRunId } from '../run-id';
 import { emptyCounts, tally, tallyInvalid, type Counts, type CustomerRow } from '../outcomes';
 import {
   batchWorkflowId,
-  defaultRunOptions,
   pauseSignal,
   progressQuery,
+  resolveRunOptions,
   resumeSignal,
   searchAttributes,
   type BankApiState,
   type EtlRunInput,
-  type RunOptions,
   type RunProgress,
   type RunState,
   type RunSummary,
@@ -105,10 +105,13 @@ function startBatch(
  * exports what was done, and ends the run as cancelled.
  */
 export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
-  const options: RunOptions = { ...defaultRunOptions, ...input };
+  const options = resolveRunOptions(input);
   const { workflowId: runId, typedSearchAttributes } = workflowInfo();
   // A run started in the Web UI names itself: a run id that breaks the rule fails the run before anything is read.
   if (!validRunId(runId)) throw ApplicationFailure.nonRetryable(runIdProblem(runId), failureTypes.inputInvalid);
+  if (!validCampaign(options.campaign)) {
+    throw ApplicationFailure.nonRetryable(campaignProblem(options.campaign), failureTypes.inputInvalid);
+  }
   // A run started from the Web UI comes without search attributes: it tags itself, so filters by run id find it.
   if (typedSearchAttributes.get(searchAttributes.runId) === undefined) {
     upsertSearchAttributes([{ key: searchAttributes.runId, value: runId }]);
@@ -140,6 +143,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     retryOf: options.retryOf ?? null,
     bankApi: bankApi.state(),
     apiOutageWaitMs: options.apiOutageWaitMs,
+    campaign: options.campaign,
   }));
   setHandler(pauseSignal, () => void (progress.paused = true));
   setHandler(resumeSignal, () => void (progress.paused = false));
@@ -151,6 +155,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     onApiFailure: options.onApiFailure,
     onLlmFailure: options.onLlmFailure,
     locale: options.locale,
+    campaign: options.campaign,
   };
   const running: Promise<void>[] = [];
   let cancelled: Error | undefined;
@@ -205,6 +210,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       startedAt: progress.startedAt,
       cancelled: cancelled !== undefined,
       retryOf: options.retryOf ?? null,
+      campaign: options.campaign,
       bankApiOutages: progress.bankApiOutages,
     });
   });

@@ -9,6 +9,8 @@ import { newsIcon } from '../../src/personalize';
 import { activityEnv, failureOf, scratchDir, seed, writeCsv } from '../helpers';
 
 const users = new Map(seed().map((u) => [u.id, u]));
+/** No campaign message reached the bank in these records. */
+const nowhere = { campaign: 'ids', ids: [] };
 
 function record(id: number, line: number, overrides: Partial<CustomerOutcome> = {}): CustomerRecord {
   const message = `Cliente ${id}, invista!`;
@@ -49,10 +51,15 @@ describe('recordOutcomes and exportResults', () => {
     await env.run(recordOutcomes, {
       runId,
       records: [record(3, 5, { status: 'failed', error: { reason: 'api_rejected', message: '422' } })],
+      loadedInto: nowhere,
     });
-    await env.run(recordOutcomes, { runId, records: [record(2, 4, { messageSource: 'template', model: null })] });
-    await env.run(recordOutcomes, { runId, records: [record(4, 2)] });
-    await env.run(recordOutcomes, { runId, records: [record(4, 2)] }); // a retried activity writes the same record again
+    await env.run(recordOutcomes, {
+      runId,
+      records: [record(2, 4, { messageSource: 'template', model: null })],
+      loadedInto: nowhere,
+    });
+    await env.run(recordOutcomes, { runId, records: [record(4, 2)], loadedInto: nowhere });
+    await env.run(recordOutcomes, { runId, records: [record(4, 2)], loadedInto: nowhere }); // a retried activity writes the same record again
     const output = path.join(dir, 'SDW2023_final.json');
     const result = await env.run(exportResults, {
       runId,
@@ -62,6 +69,7 @@ describe('recordOutcomes and exportResults', () => {
       startedAt: '2026-11-25T10:00:00.000Z',
       cancelled: false,
       retryOf: null,
+      campaign: 'ids',
       bankApiOutages: [],
     });
 
@@ -116,6 +124,7 @@ describe('recordOutcomes and exportResults', () => {
       startedAt: '',
       cancelled: false,
       retryOf: null,
+      campaign: 'ids',
       bankApiOutages: [],
     });
     expect(result.counts).toMatchObject({ rows: 1, failed: 1 });
@@ -140,6 +149,7 @@ describe('recordOutcomes and exportResults', () => {
       startedAt: '',
       cancelled: false,
       retryOf: null,
+      campaign: 'ids',
       bankApiOutages: [],
     });
     expect(result.exportPath).toBeNull();
@@ -164,6 +174,7 @@ describe('recordOutcomes and exportResults', () => {
       startedAt: '',
       cancelled: false,
       retryOf: null,
+      campaign: 'ids',
       bankApiOutages: [],
     });
     expect(result.exportPath).toBe(output);
@@ -188,6 +199,7 @@ describe('recordOutcomes and exportResults', () => {
         startedAt: '',
         cancelled: false,
         retryOf: null,
+        campaign: 'ids',
         bankApiOutages: [],
       }),
     );
@@ -215,6 +227,7 @@ describe('recordOutcomes and exportResults', () => {
         startedAt: '',
         cancelled: false,
         retryOf: null,
+        campaign: 'ids',
         bankApiOutages: [],
       }),
     );

@@ -7,6 +7,7 @@ const report = (overrides: Partial<RunReport> = {}): RunReport => ({
   endedAt: '2026-11-25T10:00:01.000Z',
   state: 'completed',
   retryOf: null,
+  campaign: 'ids',
   input: 'ids.csv',
   export: 'out.json',
   sink: 'both',

@@ -170,6 +170,7 @@ describe.each(factories)('%s', (_name, open) => {
       startedAt: '',
       cancelled: false,
       retryOf: null,
+      campaign: 'ids',
       bankApiOutages: [],
     });
     expect(result.counts).toMatchObject({ rows: 714, invalid: 7, duplicates: 7, loaded: 630, failed: 70 });

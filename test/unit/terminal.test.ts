@@ -47,6 +47,7 @@ describe('the places that print outside data', () => {
       endedAt: null,
       state: 'completed',
       retryOf: null,
+      campaign: 'ids',
       input: `in${hostile}.csv`,
       export: `out${hostile}.json`,
       sink: 'both',

@@ -13,6 +13,6 @@ export const bankApiSink: Sink = {
       return { status: 'skipped', customer, error, wrote: false };
     }
     const loaded = await loadCustomer(apiUrl, id, message);
-    return { status: 'loaded', customer: loaded.customer, wrote: true };
+    return { status: 'loaded', customer: loaded.customer, wrote: true, found: !loaded.appended };
   },
 };

@@ -3,5 +3,5 @@ import type { Sink } from './sink';
 
 export const fileSink: Sink = {
   exportsUsers: true,
-  deliver: ({ customer }) => Promise.resolve({ status: 'loaded', customer, wrote: false }),
+  deliver: ({ customer }) => Promise.resolve({ status: 'loaded', customer, wrote: false, found: false }),
 };

@@ -14,9 +14,12 @@ export interface Delivery {
   source: CustomerSource;
 }
 
-/** `wrote`: the sink made a call or a write (false when nothing needed doing). */
+/**
+ * `wrote`: the sink made a call or a write (false when nothing needed doing). `found`: the message was in the
+ * customer's feed before this delivery (an earlier attempt, or another run of the campaign, put it there).
+ */
 export type Delivered =
-  | { status: 'loaded'; customer: Customer; wrote: boolean }
+  | { status: 'loaded'; customer: Customer; wrote: boolean; found: boolean }
   | { status: 'skipped'; customer: Customer; error: StepError; wrote: false };
 
 export interface Sink {

@@ -1,16 +1,19 @@
-// The record store on one machine's disk: a JSON file per customer under <dataDir>/runs/<runId>/customers/.
+// The record store on one machine's disk: a JSON file per customer under <dataDir>/runs/<runId>/customers/, and the
+// campaign ledger beside it.
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { failureTypes } from '../../failures';
 import { writeTextAtomically } from '../../files';
 import { runIdProblem, validRunId } from '../../run-id';
 import { activityFailure } from '../failure';
+import { createFileLedger } from './file-campaigns';
 import type { CustomerRecord, RecordStore } from './store';
 
 /** Record files read at the same time. */
 const filesReadAtOnce = 256;
 
 export function createFileStore(dataDir: string): RecordStore {
+  const ledger = createFileLedger(dataDir);
   const recordPath = (runId: string, id: number): string => {
     // A run id becomes a folder name: one that could climb out of the data folder never does.
     if (!validRunId(runId))
@@ -35,13 +38,14 @@ export function createFileStore(dataDir: string): RecordStore {
   }
 
   return {
+    ...ledger,
     async saveRecords(runId, records) {
       await Promise.all(records.map((record) => saveRecord(runId, record)));
     },
     readRecord,
     async pruneRuns(before) {
       const runsDir = path.join(dataDir, 'runs');
-      const pruned = { runs: [] as string[], records: 0 };
+      const pruned = { runs: [] as string[], records: 0, campaigns: await ledger.pruneCampaigns(before) };
       const runIds = await readdir(runsDir).catch(() => [] as string[]);
       for (const runId of runIds.sort()) {
         const customers = path.join(runsDir, runId, 'customers');

@@ -1,6 +1,7 @@
-// The record store in PostgreSQL: each customer's record in one table that every worker on every host shares.
+// The record store in PostgreSQL: each customer's record and the campaign ledger in tables that every worker on
+// every host shares.
 import { Pool } from 'pg';
-import type { CustomerRecord, RecordStore } from './store';
+import type { CampaignEntry, ChosenMessage, CustomerRecord, RecordStore } from './store';
 
 /**
  * Connections one worker process keeps: its activities save and read records concurrently, and the export reads
@@ -27,7 +28,17 @@ const migration = `
     PRIMARY KEY (run_id, customer_id)
   );
   -- When a record was last saved: what sdw-etl prune reads.
-  ALTER TABLE customer_records ADD COLUMN IF NOT EXISTS saved_at timestamptz NOT NULL DEFAULT now()`;
+  ALTER TABLE customer_records ADD COLUMN IF NOT EXISTS saved_at timestamptz NOT NULL DEFAULT now();
+  -- The campaign ledger: its primary key is what makes a customer's message one per campaign.
+  CREATE TABLE IF NOT EXISTS campaign_messages (
+    campaign text NOT NULL,
+    customer_id bigint NOT NULL,
+    chosen jsonb NOT NULL,
+    chosen_at timestamptz NOT NULL DEFAULT now(),
+    loaded_by text,
+    loaded_at timestamptz,
+    PRIMARY KEY (campaign, customer_id)
+  )`;
 
 // One statement for a whole batch, whatever its size: the records arrive as two arrays (ids and JSON texts), so the
 // statement has three parameters however many records there are. Saving a record again replaces it.
@@ -89,7 +100,72 @@ export async function createPostgresStore(url: string): Promise<PostgresStore> {
          SELECT run_id, count(*) AS records FROM gone GROUP BY run_id ORDER BY run_id`,
         [before],
       );
-      return { runs: rows.map((row) => row.run_id), records: rows.reduce((n, row) => n + Number(row.records), 0) };
+      const campaigns = await pool.query<{ campaign: string }>(
+        `WITH old AS (SELECT campaign FROM campaign_messages GROUP BY campaign
+                      HAVING max(greatest(chosen_at, loaded_at)) < $1),
+              gone AS (DELETE FROM campaign_messages WHERE campaign IN (SELECT campaign FROM old) RETURNING campaign)
+         SELECT DISTINCT campaign FROM gone ORDER BY campaign`,
+        [before],
+      );
+      return {
+        runs: rows.map((row) => row.run_id),
+        records: rows.reduce((n, row) => n + Number(row.records), 0),
+        campaigns: campaigns.rows.map((row) => row.campaign),
+      };
+    },
+    async readCampaign(campaign, ids) {
+      if (ids.length === 0) return new Map();
+      const { rows } = await pool.query<LedgerRow>(
+        'SELECT customer_id, chosen, loaded_by FROM campaign_messages WHERE campaign = $1 AND customer_id = ANY($2::bigint[])',
+        [campaign, ids],
+      );
+      return new Map(rows.map((row) => [Number(row.customer_id), entryOf(row)]));
+    },
+    async chooseMessage(campaign, id, chosen) {
+      // Two statements, not one: a SELECT in the INSERT's statement would not see a row another run committed while
+      // the INSERT waited for it.
+      const inserted = await pool.query<LedgerRow>(
+        `INSERT INTO campaign_messages (campaign, customer_id, chosen) VALUES ($1, $2, $3)
+         ON CONFLICT (campaign, customer_id) DO NOTHING RETURNING customer_id, chosen, loaded_by`,
+        [campaign, id, JSON.stringify(chosen)],
+      );
+      const kept =
+        inserted.rows[0] ??
+        (
+          await pool.query<LedgerRow>(
+            'SELECT customer_id, chosen, loaded_by FROM campaign_messages WHERE campaign = $1 AND customer_id = $2',
+            [campaign, id],
+          )
+        ).rows[0]!;
+      return entryOf(kept);
+    },
+    async markLoaded(campaign, runId, ids) {
+      if (ids.length === 0) return;
+      await pool.query(
+        `UPDATE campaign_messages SET loaded_by = $2, loaded_at = now()
+         WHERE campaign = $1 AND customer_id = ANY($3::bigint[]) AND loaded_by IS NULL`,
+        [campaign, runId, ids],
+      );
+    },
+    async listCampaigns() {
+      const { rows } = await pool.query<{
+        campaign: string;
+        customers: string;
+        loaded: string;
+        first_chosen_at: Date;
+        last_changed_at: Date;
+      }>(
+        `SELECT campaign, count(*) AS customers, count(loaded_by) AS loaded, min(chosen_at) AS first_chosen_at,
+                max(greatest(chosen_at, loaded_at)) AS last_changed_at
+         FROM campaign_messages GROUP BY campaign ORDER BY campaign`,
+      );
+      return rows.map((row) => ({
+        campaign: row.campaign,
+        customers: Number(row.customers),
+        loaded: Number(row.loaded),
+        firstChosenAt: row.first_chosen_at.toISOString(),
+        lastChangedAt: row.last_changed_at.toISOString(),
+      }));
     },
     async close() {
       await pool.end();
@@ -97,7 +173,15 @@ export async function createPostgresStore(url: string): Promise<PostgresStore> {
   };
 }
 
-/** Creates the table when missing, one process at a time: the lock is released with the transaction. */
+interface LedgerRow {
+  customer_id: string;
+  chosen: ChosenMessage;
+  loaded_by: string | null;
+}
+
+const entryOf = (row: LedgerRow): CampaignEntry => ({ ...row.chosen, loadedBy: row.loaded_by });
+
+/** Creates the tables when missing, one process at a time: the lock is released with the transaction. */
 async function migrate(pool: Pool): Promise<void> {
   const client = await pool.connect();
   try {
