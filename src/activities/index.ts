@@ -81,14 +81,18 @@ export const createActivities = (deps: ActivityDeps) => {
       });
       return campaignMessage(entry, args.kept.runId, null, Context.current().info.attempt);
     },
-    /** The customers of a batch whose campaign message reached the bank in an earlier run, with that message. */
+    /**
+     * The customers of a batch whose campaign message reached the bank in another run, with that message. Those this
+     * run loaded (a batch run again after its records were saved) go through their steps again, which change nothing.
+     */
     loadedInCampaign: async (args: {
       campaign: string;
+      runId: string;
       ids: number[];
     }): Promise<{ id: number; message: string; loadedBy: string }[]> => {
       const entries = await deps.store.readCampaign(args.campaign, args.ids);
-      return [...entries].flatMap(([id, entry]) =>
-        entry.loadedBy === null ? [] : [{ id, message: entry.message, loadedBy: entry.loadedBy }],
+      return [...entries].flatMap(([id, { loadedBy, message }]) =>
+        loadedBy === null || loadedBy === args.runId ? [] : [{ id, message, loadedBy }],
       );
     },
     /** Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. */

@@ -18,10 +18,9 @@ export async function personalizeBatch(input: PersonalizeBatchInput): Promise<Ba
   );
   // One read for the batch: the customers whose campaign message reached the bank before are left alone.
   const loadedBefore = new Map(
-    (await loadedInCampaign({ campaign: options.campaign, ids: customers.map((c) => c.id) })).map((entry) => [
-      entry.id,
-      entry,
-    ]),
+    (await loadedInCampaign({ campaign: options.campaign, runId: input.runId, ids: customers.map((c) => c.id) })).map(
+      (entry) => [entry.id, entry],
+    ),
   );
   // A sliding window: `window` lanes, each taking the next customer as soon as its last one is done.
   const records: CustomerRecord[] = [];

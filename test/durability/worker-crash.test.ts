@@ -26,7 +26,8 @@ describe('a worker killed mid-run', () => {
       seed: [...users, ...generateCustomers(customers, users.length + 1)],
       faults: { latencyMs: 5 },
     });
-    llm = await startLlm({ faults: { latencyMs: 20 } });
+    // Every reply worded differently, as a live model's: a message asked for twice would show as a second news item.
+    llm = await startLlm({ faults: { latencyMs: 20, uniqueReplies: true } });
     client = new Client({ connection: await Connection.connect({ address: process.env.SDW_TEST_TEMPORAL_ADDRESS }) });
   });
   afterAll(async () => {
@@ -35,7 +36,7 @@ describe('a worker killed mid-run', () => {
     await llm.close();
   });
 
-  test('with kill -9 at a random moment, a new worker finishes the run: every customer exported and loaded exactly once', async () => {
+  test('with kill -9 at a random moment, a new worker finishes the run: every customer exported and loaded exactly once, its message asked for once', async () => {
     const dataDir = scratchDir();
     const taskQueue = `crash-${randomUUID()}`;
     const env = {
@@ -46,6 +47,7 @@ describe('a worker killed mid-run', () => {
       OPENAI_API_KEY: 'sk-crash-test',
     };
     const ids = Array.from({ length: customers }, (_, i) => i + 2); // user 1 cannot be updated
+    const newsBefore = new Map(ids.map((id) => [id, bankApi.users.get(id)!.news!.length]));
     const runId = newRunId();
     const output = path.join(dataDir, 'SDW2023_final.json');
     const first = await startWorkerProcess(env);
@@ -73,8 +75,12 @@ describe('a worker killed mid-run', () => {
       const report = JSON.parse(readFileSync(summary.reportPath, 'utf8')) as { customers: CustomerOutcome[] };
       for (const c of report.customers) {
         const news = bankApi.users.get(c.id)!.news!;
-        expect(news.filter((n) => n.description === c.message)).toHaveLength(1);
+        expect(news.slice(newsBefore.get(c.id))).toEqual([expect.objectContaining({ description: c.message })]);
       }
+      // Only the calls in flight when the worker died (at most one per lane) were asked again.
+      const answered = llm.requests.filter((r) => r.status === 200).length;
+      expect(answered).toBeGreaterThanOrEqual(customers);
+      expect(answered - customers).toBeLessThanOrEqual(defaultRunOptions.concurrency);
     } finally {
       await second.stop();
     }
