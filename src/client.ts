@@ -98,10 +98,15 @@ export async function decodePayload<T>(
   return converter.payloadConverter.fromPayload<T>(decoded[0]);
 }
 
-/** The options a run was started with, read back from its history (the latest run of its chain). */
-export async function runOptionsOf(handle: WorkflowHandle<typeof etlRun>): Promise<ResolvedRunOptions> {
+/** The input of the latest run of a run's chain, read back from its history: its options, and its progress so far. */
+export async function latestRunInput(handle: WorkflowHandle<typeof etlRun>): Promise<EtlRunInput> {
   const history = await handle.fetchHistory();
   const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input;
   if (!input) throw new Error(`Run ${handle.workflowId} has no input in its history.`);
-  return resolveRunOptions(await decodePayload<EtlRunInput>(handle.client.options.loadedDataConverter, input));
+  return decodePayload<EtlRunInput>(handle.client.options.loadedDataConverter, input);
+}
+
+/** The options a run was started with. */
+export async function runOptionsOf(handle: WorkflowHandle<typeof etlRun>): Promise<ResolvedRunOptions> {
+  return resolveRunOptions(await latestRunInput(handle));
 }

@@ -2,22 +2,19 @@
 // from the CSV and the record store in one streaming pass, so memory stays flat whatever the list's length.
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Context, log } from '@temporalio/activity';
 import { failureTypes } from '../failures';
 import { canWriteIn, writeAtomically, type Put } from '../files';
 import { emptyCounts, newOutcome, tally, type CustomerOutcome, type InvalidRow } from '../outcomes';
 import { pricesTakenOn } from '../pricing';
 import { reported, reportPathFor } from '../report';
 import type { BankApiOutage, RunSummary, SinkChoice } from '../workflows/api';
-import { readCsvRows, type CsvRow } from './extract';
+import { runInputRows, type CsvRow, type RunInput } from './extract';
 import { activityFailure } from './failure';
 import { writeReportFiles } from './report-files';
 import { exportsUsers } from './sinks';
 import type { CustomerRecord, RecordStore } from './store/store';
 
-export interface ExportInput {
-  runId: string;
-  input: string;
+export interface ExportInput extends RunInput {
   output: string;
   sink: SinkChoice;
   startedAt: string;
@@ -35,11 +32,15 @@ export type ExportResult = Omit<RunSummary, 'runId' | 'startedAt'>;
  * one at a time made the export slow, and a read of many costs PostgreSQL one round trip instead of one each.
  */
 const recordsPerRead = 256;
-/** The export reports its progress every so many rows, so a dead worker's export restarts within seconds. */
-const heartbeatEveryRows = 1000;
+/** The export reports its progress every so many rows (the activity heartbeats, so a dead worker's export restarts within seconds). */
+const progressEveryRows = 1000;
 
 /** Writes the export (unless the run's sinks have none) and both reports, each atomically. */
-export async function exportResults(store: RecordStore, input: ExportInput): Promise<ExportResult> {
+export async function exportResults(
+  store: RecordStore,
+  input: ExportInput,
+  onProgress: (rows: number) => void = () => undefined,
+): Promise<ExportResult> {
   const folder = path.dirname(input.output);
   // A run started from the Web UI may name a folder no one made yet.
   await mkdir(folder, { recursive: true }).catch(() => undefined);
@@ -65,10 +66,12 @@ export async function exportResults(store: RecordStore, input: ExportInput): Pro
     let firstCustomer = true;
     let firstUser = true;
     if (putUser) await putUser('[\n');
-    const rows = withRecordsReadAhead(readCsvRows(input.input), (ids) => store.readRecords(input.runId, ids));
+    const rows = withRecordsReadAhead(runInputRows(input, store.inputRows), (ids) =>
+      store.readRecords(input.runId, ids),
+    );
     for await (const { row, record: reading } of rows) {
       counts.rows += 1;
-      if (counts.rows % heartbeatEveryRows === 0) Context.current().heartbeat(counts.rows);
+      if (counts.rows % progressEveryRows === 0) onProgress(counts.rows);
       if ('invalid' in row) {
         counts.invalid += 1;
         invalidRows.push(row.invalid);
@@ -124,7 +127,6 @@ export async function exportResults(store: RecordStore, input: ExportInput): Pro
   } finally {
     await rm(customersFile, { force: true });
   }
-  log.info('Run exported', { runId: input.runId, exportFile, reportFile, htmlReportPath });
   return {
     campaign: input.campaign,
     endedAt,

@@ -1,4 +1,5 @@
-// Reads the CSV of customer ids: one page at a time from a cursor, bad rows and repeated ids set aside.
+// Reads a run's customer ids, from the CSV file or from the rows the CLI streamed into the shared store: one page at a
+// time from a cursor, bad rows and repeated ids set aside.
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { parse } from 'csv-parse';
@@ -6,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { activityFailure } from './failure';
 import { failureTypes } from '../failures';
 import type { CustomerRow, InvalidRow } from '../outcomes';
-import type { CustomerRecord } from './store/store';
+import type { CustomerRecord, InputRow, InputRows } from './store/store';
 
 /** Where the next page of the CSV starts. */
 export interface CsvCursor {
@@ -142,12 +143,51 @@ export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenera
   if (column < 0) throw inputFailure(`The input file ${input} is empty: it needs a header line with UserID.`);
 }
 
+/** Where a run's rows are: the CSV file at `input`, or (`inputStored`) the shared store, under the run's id. */
+export interface RunInput {
+  runId: string;
+  input: string;
+  inputStored?: boolean;
+}
+
+/** Rows asked of the store at once. */
+const storedRowsPerRead = 10_000;
+
+/** A run's rows from a cursor, wherever they are; a stored input needs a store that holds input rows. */
+export function runInputRows(
+  source: RunInput,
+  stored: InputRows | undefined,
+  from?: CsvCursor,
+): AsyncGenerator<CsvRow> {
+  if (!source.inputStored) return readCsvRows(source.input, from);
+  if (!stored) {
+    throw inputFailure(
+      `Run ${source.runId} keeps its input in the shared store, and this worker has none: set SDW_DATABASE_URL as the CLI has it.`,
+    );
+  }
+  return readStoredRows(stored, source.runId, from);
+}
+
+async function* readStoredRows(stored: InputRows, runId: string, from?: CsvCursor): AsyncGenerator<CsvRow> {
+  // A stored row's cursor is its line: the rows after it come next.
+  let after = from?.line ?? 0;
+  for (;;) {
+    const rows: InputRow[] = await stored.readInputRows(runId, after, storedRowsPerRead);
+    for (const row of rows) {
+      const next: CsvCursor = { byteOffset: 0, line: row.line, column: 0 };
+      yield 'id' in row ? { id: row.id, line: row.line, next } : { invalid: row.invalid, next };
+    }
+    if (rows.length < storedRowsPerRead) return;
+    after = rows.at(-1)!.line;
+  }
+}
+
 /** Reads the next page of customer ids; rows that are not ids, and ids repeated within the page, are reported. */
-export async function readUserIds(input: string, cursor: CsvCursor | undefined, pageSize: number): Promise<UserIdPage> {
+export async function readUserIds(rows: AsyncIterable<CsvRow>, pageSize: number): Promise<UserIdPage> {
   const page: UserIdPage = { ids: [], invalid: [], next: undefined };
   const seen = new Set<number>();
-  let rows = 0;
-  for await (const row of readCsvRows(input, cursor)) {
+  let read = 0;
+  for await (const row of rows) {
     if ('invalid' in row) {
       page.invalid.push(row.invalid);
     } else if (seen.has(row.id)) {
@@ -156,7 +196,7 @@ export async function readUserIds(input: string, cursor: CsvCursor | undefined, 
       seen.add(row.id);
       page.ids.push({ id: row.id, line: row.line });
     }
-    if (++rows >= pageSize) {
+    if (++read >= pageSize) {
       page.next = row.next;
       break;
     }

@@ -1,11 +1,18 @@
 // Every activity of sdw-etl, bound by createActivities(deps) to the clients and the record store the worker built.
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import type { Customer } from '../customer';
 import type { TokenUsage } from '../outcomes';
 import type { SinkChoice } from '../workflows/api';
 import * as bankApi from './bank-api';
 import { exportResults, type ExportInput, type ExportResult } from './export';
-import { readUserIds, setAsideProcessed, type CsvCursor, type UserIdPage } from './extract';
+import {
+  readUserIds,
+  runInputRows,
+  setAsideProcessed,
+  type CsvCursor,
+  type RunInput,
+  type UserIdPage,
+} from './extract';
 import type { LlmClient } from './llm/client';
 import { writeMessage, type WriteMessageInput, type WrittenMessage } from './llm';
 import { createPacer } from './llm/pacer';
@@ -41,13 +48,8 @@ export const createActivities = (deps: ActivityDeps) => {
   const paceLlmCall = createPacer(deps.llm ? deps.llmRatePerSecond : undefined);
   return {
     /** A page of ids; the ids the run already processed from an earlier page are set aside as duplicates. */
-    readUserIds: async (args: {
-      runId: string;
-      input: string;
-      cursor: CsvCursor | undefined;
-      pageSize: number;
-    }): Promise<UserIdPage> => {
-      const page = await readUserIds(args.input, args.cursor, args.pageSize);
+    readUserIds: async (args: RunInput & { cursor: CsvCursor | undefined; pageSize: number }): Promise<UserIdPage> => {
+      const page = await readUserIds(runInputRows(args, deps.store.inputRows, args.cursor), args.pageSize);
       return setAsideProcessed(page, (ids) => deps.store.readRecords(args.runId, ids));
     },
     fetchCustomer: async (args: {
@@ -112,7 +114,11 @@ export const createActivities = (deps: ActivityDeps) => {
       await deps.store.saveRecords(args.runId, args.records);
       await deps.store.markLoaded(args.loadedInto.campaign, args.runId, args.loadedInto.ids);
     },
-    exportResults: async (args: ExportInput): Promise<ExportResult> => exportResults(deps.store, args),
+    exportResults: async (args: ExportInput): Promise<ExportResult> => {
+      const result = await exportResults(deps.store, args, (rows) => Context.current().heartbeat(rows));
+      log.info('Run exported', { runId: args.runId, exportFile: result.exportPath, reportFile: result.reportPath });
+      return result;
+    },
   };
 };
 

@@ -1,5 +1,4 @@
 // Commands on a run that exists: status, pause, resume, cancel, retry-failed.
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -10,6 +9,7 @@ import { rebuildReport } from '../report-from-history';
 import { pauseSignal, progressQuery, resumeSignal, searchAttributes, type Progress } from '../workflows/api';
 import { action, UsageError, withClient } from './context';
 import { followAndSummarize, startOrRefuse } from './run';
+import { refuseExistingRun, retryInput } from './stored-input';
 
 /** The run's status as Temporal knows it; a run id that names no run is one clear sentence. */
 async function statusOf(client: Client, runId: string): Promise<string> {
@@ -162,15 +162,15 @@ export function registerControl(program: Command): void {
           const retryId = flags.id ?? newRunId();
           if (!validRunId(retryId)) throw new UsageError(runIdProblem(retryId));
           const folder = path.dirname(options.output);
-          const input = path.join(folder, `${retryId}.retry.csv`);
-          writeFileSync(input, `UserID\n${ids.join('\n')}\n`);
+          await refuseExistingRun(client, retryId);
+          const input = await retryInput(config, retryId, ids, path.join(folder, `${retryId}.retry.csv`));
           // The retry exports beside the first run, never over its export.
           const output = path.join(folder, `${retryId}.${path.basename(options.output)}`);
           const handle = await startOrRefuse(
             client,
             config,
             retryId,
-            { ...options, input, output, retryOf: runId },
+            { ...options, ...input, output, retryOf: runId },
             flags.detach,
           );
           console.log(`Run ${retryId} retries ${ids.length} customer${ids.length === 1 ? '' : 's'} of run ${runId}.`);

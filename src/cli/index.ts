@@ -17,6 +17,7 @@ import {
 } from '../workflows/api';
 import { registerAudit } from './audit';
 import { registerCampaigns } from './campaigns';
+import { registerExport } from './export';
 import { action, duration, oneOf, port, positiveInt, positiveNumber, UsageError } from './context';
 import { registerControl } from './control';
 import { demo } from './demo';
@@ -156,6 +157,7 @@ registerControl(program);
 registerAudit(program);
 registerRetention(program);
 registerCampaigns(program);
+registerExport(program);
 registerDoctor(program);
 registerSimulate(program);
 

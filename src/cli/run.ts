@@ -21,6 +21,7 @@ import { checkNamespace, noWorkerMessage, workerPolls } from '../temporal-checks
 import type { etlRun } from '../workflows';
 import { defaultRunOptions, type Progress, type RunOptions, type RunSummary } from '../workflows/api';
 import { plural, UsageError } from './context';
+import { withStoredInput } from './stored-input';
 
 export interface RunFlags {
   input: string;
@@ -217,7 +218,8 @@ export async function runCommand(flags: RunFlags, config: Config): Promise<numbe
   }
   const client = await connectClient(config);
   try {
-    const handle = await startOrRefuse(client, config, runId, options, flags.detach);
+    const stored = await withStoredInput(client, config, runId, options, flags.input);
+    const handle = await startOrRefuse(client, config, runId, stored, flags.detach);
     if (flags.detach) {
       console.log(runId);
       return 0;

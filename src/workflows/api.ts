@@ -29,8 +29,10 @@ export type LlmFailurePolicy = 'template' | 'fail';
 export const llmFailurePolicies: readonly LlmFailurePolicy[] = ['template', 'fail'];
 
 export interface RunOptions {
-  /** Path of the CSV of customer ids, as the worker sees it. */
+  /** Path of the CSV of customer ids, as the worker sees it (as the CLI saw it, when the input is stored). */
   input: string;
+  /** The CLI streamed the CSV's rows into the shared store under the run's id: no worker needs the file. */
+  inputStored?: boolean;
   /** Path of the JSON export; the report goes beside it. */
   output: string;
   /** The bank API; when absent, the worker's SDW_API_URL. */

@@ -163,6 +163,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     const page = await readUserIds({
       runId,
       input: options.input,
+      inputStored: options.inputStored,
       cursor: progress.cursor,
       pageSize: options.pageSize,
     });
@@ -205,6 +206,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     return exportResults({
       runId,
       input: options.input,
+      inputStored: options.inputStored,
       output: options.output,
       sink: options.sink,
       startedAt: progress.startedAt,

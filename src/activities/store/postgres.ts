@@ -1,7 +1,7 @@
 // The record store in PostgreSQL: each customer's record and the campaign ledger in tables that every worker on
 // every host shares.
 import { Pool } from 'pg';
-import type { CampaignEntry, ChosenMessage, CustomerRecord, RecordStore } from './store';
+import type { CampaignEntry, ChosenMessage, CustomerRecord, InputRow, InputRows, RecordStore } from './store';
 
 /**
  * Connections one worker process keeps: its activities save and read records concurrently, and the export reads
@@ -38,6 +38,16 @@ const migration = `
     loaded_by text,
     loaded_at timestamptz,
     PRIMARY KEY (campaign, customer_id)
+  );
+  -- A run's input, streamed in by the CLI: a customer id, or a row set aside (its value as shown, and why).
+  CREATE TABLE IF NOT EXISTS input_rows (
+    run_id text NOT NULL,
+    line integer NOT NULL,
+    customer_id bigint,
+    value text,
+    reason text,
+    saved_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (run_id, line)
   )`;
 
 // One statement for a whole batch, whatever its size: the records arrive as two arrays (ids and JSON texts), so the
@@ -68,6 +78,7 @@ export async function createPostgresStore(url: string): Promise<PostgresStore> {
   }
 
   return {
+    inputRows: postgresInputRows(pool),
     async saveRecords(runId, records) {
       // A batch naming a customer twice keeps the last record, as saving them one after the other would: PostgreSQL
       // refuses to update one row twice in one statement.
@@ -99,6 +110,12 @@ export async function createPostgresStore(url: string): Promise<PostgresStore> {
               gone AS (DELETE FROM customer_records WHERE run_id IN (SELECT run_id FROM old) RETURNING run_id)
          SELECT run_id, count(*) AS records FROM gone GROUP BY run_id ORDER BY run_id`,
         [before],
+      );
+      // A run's input goes with its records; an input whose run saved no record (it never started) goes with age.
+      await pool.query(
+        `DELETE FROM input_rows WHERE run_id = ANY($1::text[])
+           OR (saved_at < $2 AND run_id NOT IN (SELECT run_id FROM customer_records))`,
+        [rows.map((row) => row.run_id), before],
       );
       const campaigns = await pool.query<{ campaign: string }>(
         `WITH old AS (SELECT campaign FROM campaign_messages GROUP BY campaign
@@ -169,6 +186,46 @@ export async function createPostgresStore(url: string): Promise<PostgresStore> {
     },
     async close() {
       await pool.end();
+    },
+  };
+}
+
+/** A run's input rows: one statement per save, three arrays of parameters however many rows. */
+function postgresInputRows(pool: Pool): InputRows {
+  return {
+    async saveInputRows(runId, rows) {
+      if (rows.length === 0) return;
+      const valid = (row: InputRow): row is Extract<InputRow, { id: number }> => 'id' in row;
+      await pool.query(
+        `INSERT INTO input_rows (run_id, line, customer_id, value, reason)
+         SELECT $1, r.line, r.customer_id, r.value, r.reason
+         FROM unnest($2::integer[], $3::bigint[], $4::text[], $5::text[]) AS r(line, customer_id, value, reason)
+         ON CONFLICT (run_id, line) DO NOTHING`,
+        [
+          runId,
+          rows.map((row) => row.line),
+          rows.map((row) => (valid(row) ? row.id : null)),
+          rows.map((row) => (valid(row) ? null : row.invalid.value)),
+          rows.map((row) => (valid(row) ? null : row.invalid.reason)),
+        ],
+      );
+    },
+    async readInputRows(runId, afterLine, limit) {
+      const { rows } = await pool.query<{
+        line: number;
+        customer_id: string | null;
+        value: string | null;
+        reason: string | null;
+      }>(
+        `SELECT line, customer_id, value, reason FROM input_rows WHERE run_id = $1 AND line > $2
+         ORDER BY line LIMIT $3`,
+        [runId, afterLine, limit],
+      );
+      return rows.map(({ line, customer_id, value, reason }) =>
+        customer_id === null
+          ? { line, invalid: { line, value: value ?? '', reason: reason ?? '' } }
+          : { line, id: Number(customer_id) },
+      );
     },
   };
 }

@@ -1,7 +1,7 @@
 // The record store: where each customer's record waits for the export, and the campaign ledger that keeps one
 // message per customer per campaign; one interface whatever keeps them.
 import type { Customer } from '../../customer';
-import type { CustomerOutcome, MessageSource, TokenUsage } from '../../outcomes';
+import type { CustomerOutcome, InvalidRow, MessageSource, TokenUsage } from '../../outcomes';
 
 /** What a batch leaves for the export: a customer's outcome and, when there is one, the user to export. */
 export interface CustomerRecord {
@@ -49,7 +49,20 @@ export interface CampaignLedger {
   listCampaigns(): Promise<CampaignSummary[]>;
 }
 
+/** A row of a run's input as the run reads it: a customer id, or a row set aside with its reason. */
+export type InputRow = { line: number; id: number } | { line: number; invalid: InvalidRow };
+
+/** A run's input kept in a store every host shares, so no worker needs the file. */
+export interface InputRows {
+  /** Adds rows of a run's input; a line saved again is left as it was. */
+  saveInputRows(runId: string, rows: InputRow[]): Promise<void>;
+  /** The run's rows after line `afterLine`, in line order, at most `limit` of them. */
+  readInputRows(runId: string, afterLine: number, limit: number): Promise<InputRow[]>;
+}
+
 export interface RecordStore extends CampaignLedger {
+  /** Present in a store every host shares: a run's input may then live in it rather than in a file. */
+  inputRows?: InputRows;
   /** Saves a batch's records; saving the same record again leaves one. */
   saveRecords(runId: string, records: CustomerRecord[]): Promise<void>;
   /** A customer's record in a run; undefined when the run has none for it. */
