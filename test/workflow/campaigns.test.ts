@@ -1,7 +1,7 @@
 // Campaigns on a real Temporal server, with an LLM simulator that words every reply differently (as a live model
 // does): one message per customer per campaign, however often and however concurrently its list is run.
 import { newsIcon } from '../../src/personalize';
-import { csvOf, seed, startPipeline, type Pipeline } from '../helpers';
+import { csvOf, scratchDir, sdwEtl, seed, startPipeline, type Pipeline } from '../helpers';
 
 const seedUsers = new Map(seed().map((u) => [u.id, u]));
 
@@ -102,5 +102,15 @@ describe('campaigns', () => {
     const failed = await pipeline.run(csvOf([54]), { campaign: '../etc' }).catch((err: Error) => err);
     expect(((failed as Error).cause as Error | undefined)?.message).toMatch(/^The campaign "\.\.\/etc" must be/);
     expect(added(54)).toHaveLength(0);
+  });
+
+  test('sdw-etl campaigns lists each campaign with its customers and those loaded', async () => {
+    const listed = await sdwEtl(['campaigns'], { SDW_DATA_DIR: pipeline.config.dataDir }, scratchDir());
+    expect(listed.code).toBe(0);
+    const line = (name: string) => listed.stdout.split('\n').find((l) => l.startsWith(`${name} `));
+    // "twice": 6 customers, all loaded; "preview": previewed in a file, then sent; "outage": templates, loaded.
+    expect(line('twice')).toMatch(/^twice\s+6\s+6 /);
+    expect(line('preview')).toMatch(/^preview\s+2\s+2 /);
+    expect(line('outage')).toMatch(/^outage\s+2\s+2 /);
   });
 });

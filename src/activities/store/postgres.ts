@@ -57,7 +57,7 @@ const upsert = `
   SELECT $1, saved.customer_id, saved.record FROM unnest($2::bigint[], $3::jsonb[]) AS saved(customer_id, record)
   ON CONFLICT (run_id, customer_id) DO UPDATE SET record = EXCLUDED.record, saved_at = now()`;
 
-export type PostgresStore = RecordStore & { close(): Promise<void> };
+export type PostgresStore = RecordStore & { inputRows: InputRows; close(): Promise<void> };
 
 /** A store on the database at `url` (postgres://user@host:port/db), its table created when missing. */
 export async function createPostgresStore(url: string): Promise<PostgresStore> {
