@@ -7,6 +7,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { createPostgresStore } from '../activities/store/postgres';
+import { storeInput } from '../cli/stored-input';
 import { newRunId, startRun } from '../client';
 import { dataConverterFor, parseEncryptionKeys } from '../codec';
 import { projectRoot } from '../config';
@@ -202,6 +204,8 @@ export async function startBenchEnvironment(options: {
   workerArgs?: string[];
   /** Encrypt every payload, as SDW_ETL_ENCRYPTION_KEY does, with a key made for the run. */
   encrypt?: boolean;
+  /** The shared PostgreSQL store: records there, and each run's input streamed into it as the CLI does. */
+  databaseUrl?: string;
 }): Promise<BenchEnvironment> {
   const encryptionKey = options.encrypt ? `bench:${randomBytes(32).toString('base64')}` : undefined;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdw-etl-bench-'));
@@ -220,6 +224,7 @@ export async function startBenchEnvironment(options: {
       OPENAI_BASE_URL: llm.baseURL,
       OPENAI_API_KEY: 'sk-bench',
       ...(encryptionKey ? { SDW_ETL_ENCRYPTION_KEY: encryptionKey } : {}),
+      ...(options.databaseUrl ? { SDW_DATABASE_URL: options.databaseUrl } : {}),
     },
     options.workerArgs,
   );
@@ -242,10 +247,19 @@ export async function startBenchEnvironment(options: {
       for (let id = 2; id < count + 2; id++) if (!out.write(`${id}\n`)) await once(out, 'drain');
       out.end();
       await once(out, 'finish');
-      return startRun(client, taskQueue, newRunId(), {
+      const runId = newRunId();
+      const inputStored = options.databaseUrl !== undefined;
+      if (options.databaseUrl) {
+        const store = await createPostgresStore(options.databaseUrl);
+        await storeInput(store.inputRows, runId, input, path.basename(input)).finally(() => store.close());
+      }
+      return startRun(client, taskQueue, runId, {
         ...defaultRunOptions,
         ...runOptions,
         input,
+        inputStored,
+        // A campaign of its own: rounds on the same store would otherwise find every customer already loaded.
+        campaign: runId,
         output: path.join(dir, 'SDW2023_final.json'),
         apiUrl: bankApi.url,
       });

@@ -1,9 +1,15 @@
 // The scale check: N rows through the pipeline on a dev server of its own, the LLM simulator at zero latency.
 // Prints the largest history of any run of the chain, the worker's peak memory, and the throughput.
-//   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 100] [--page-size 5000]
-import { Command } from 'commander';
+//   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 100] [--page-size 5000] [--store postgres]
+// With --store postgres, the records and the input live in a PostgreSQL of its own, and the store's cost per customer
+// (milliseconds to store the input, rows and bytes) is printed too.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, Option } from 'commander';
 import { positiveInt } from '../cli/context';
 import { defaultRunOptions, maxBatchSize, maxConcurrency, progressQuery } from '../workflows/api';
+import { startBenchPostgres, type BenchPostgres } from './postgres';
 import { saveResults, sleep, startBenchEnvironment } from './processes';
 
 async function main(): Promise<void> {
@@ -17,14 +23,30 @@ async function main(): Promise<void> {
       positiveInt(5000),
       defaultRunOptions.pageSize,
     )
+    .addOption(new Option('--store <store>', 'where records (and the input) live').choices(['files', 'postgres']))
     .option('--keep', 'keep the scratch folder (database, records, export)')
     .parse()
-    .opts<{ rows: number; concurrency: number; batchSize: number; pageSize: number; keep?: boolean }>();
+    .opts<{
+      rows: number;
+      concurrency: number;
+      batchSize: number;
+      pageSize: number;
+      store?: 'files' | 'postgres';
+      keep?: boolean;
+    }>();
 
-  const env = await startBenchEnvironment({ customers: flags.rows, apiLatencyMs: 0, llmLatencyMs: 0 });
+  const pgDir = flags.store === 'postgres' ? mkdtempSync(path.join(os.tmpdir(), 'sdw-etl-scale-pg-')) : undefined;
+  const postgres = pgDir ? await startBenchPostgres(pgDir) : undefined;
+  const env = await startBenchEnvironment({
+    customers: flags.rows,
+    apiLatencyMs: 0,
+    llmLatencyMs: 0,
+    databaseUrl: postgres?.url,
+  });
   try {
     const started = Date.now();
     const handle = await env.startRun(flags.rows, flags);
+    const startMs = Date.now() - started;
     const runId = handle.workflowId;
     console.log(
       `Run ${runId}: ${flags.rows} rows, concurrency ${flags.concurrency}, batches of ${flags.batchSize}, pages of ${flags.pageSize}`,
@@ -57,7 +79,7 @@ async function main(): Promise<void> {
     }
     const figures = {
       date: new Date().toISOString(),
-      command: `npm run scale -- --rows ${flags.rows} --concurrency ${flags.concurrency} --batch-size ${flags.batchSize} --page-size ${flags.pageSize}`,
+      command: `npm run scale -- --rows ${flags.rows} --concurrency ${flags.concurrency} --batch-size ${flags.batchSize} --page-size ${flags.pageSize}${flags.store ? ` --store ${flags.store}` : ''}`,
       rows: flags.rows,
       loaded: summary.counts.loaded,
       runsInChain: runs,
@@ -65,12 +87,30 @@ async function main(): Promise<void> {
       workerPeakRssMiB: Math.round(env.worker.peakRss() / 2 ** 20),
       wallSeconds: Math.round(wallSeconds),
       customersPerSecond: Number((flags.rows / wallSeconds).toFixed(1)),
+      store: postgres ? await storeCost(postgres, flags.rows, startMs) : 'files',
     };
     console.log(JSON.stringify(figures, null, 2));
     console.log(`Saved to ${saveResults('scale', figures)}`);
   } finally {
     await env.stop(flags.keep);
+    await postgres?.stop();
+    if (pgDir && !flags.keep) rmSync(pgDir, { recursive: true, force: true });
   }
+}
+
+/** What the PostgreSQL store cost per customer: the input's upload (with the CSV written and the run started), rows and bytes. */
+async function storeCost(postgres: BenchPostgres, customers: number, startMs: number) {
+  const tables = await postgres.tables();
+  const total = Object.values(tables).reduce((sum, t) => ({ rows: sum.rows + t.rows, bytes: sum.bytes + t.bytes }), {
+    rows: 0,
+    bytes: 0,
+  });
+  return {
+    tables,
+    msToStoreInputPerThousand: Number(((startMs / customers) * 1000).toFixed(1)),
+    rowsPerCustomer: Number((total.rows / customers).toFixed(2)),
+    bytesPerCustomer: Math.round(total.bytes / customers),
+  };
 }
 
 main().catch((err: unknown) => {
