@@ -58,6 +58,14 @@ const exportRetry: RetryPolicy = {
   nonRetryableErrorTypes: [failureTypes.inputInvalid, failureTypes.exportFailed],
 };
 
+/**
+ * A batch's workflow task: its customers' local activities run inside it, and Core records their markers midway only
+ * when the task nears this timeout. Markers recorded midway and then replayed (a worker restarted) can fail replay
+ * with a nondeterminism error in SDK 1.24 (parallel local activities resolved in another order than they completed),
+ * so a batch keeps its whole run in one task where it can; the price is that a dead worker's batch waits this long.
+ */
+const batchTaskTimeout = '30 s';
+
 const { readUserIds } = proxyActivities<Activities>({ startToCloseTimeout: readTimeout, retry: readRetry });
 const { exportResults } = proxyActivities<Activities>({
   startToCloseTimeout: exportTimeout,
@@ -82,6 +90,7 @@ function startBatch(
       workflowId: batchWorkflowId(runId, customers),
       args: [{ ...options, customers, window, bankApi }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      workflowTaskTimeout: batchTaskTimeout,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       typedSearchAttributes: [
         { key: searchAttributes.runId, value: runId },
