@@ -7,7 +7,7 @@ import { exportResults, type ExportInput, type ExportResult } from './export';
 import { readUserIds, setAsideProcessed, type CsvCursor, type UserIdPage } from './extract';
 import type { LlmClient } from './llm/client';
 import { writeMessage, type WriteMessageInput, type WrittenMessage } from './llm';
-import { createPacer } from './llm/pacer';
+import type { LlmQuota } from './llm/quota';
 import { deliverTo } from './sinks';
 import type { Delivered, Delivery } from './sinks/sink';
 import type { CustomerRecord, RecordStore } from './store/store';
@@ -19,14 +19,13 @@ export interface ActivityDeps {
   apiUrl: string;
   /** undefined: offline templates instead of an LLM. */
   llm: LlmClient | undefined;
-  /** LLM calls per second in this worker process; undefined: no pacing. */
-  llmRatePerSecond?: number;
+  /** The quota every worker's LLM calls share; undefined: no cap. */
+  llmQuota?: LlmQuota;
 }
 
 export type LoadResult = Delivered & { attempt: number };
 
 export const createActivities = (deps: ActivityDeps) => {
-  const paceLlmCall = createPacer(deps.llm ? deps.llmRatePerSecond : undefined);
   return {
     /** A page of ids; the ids the run already processed from an earlier page are set aside as duplicates. */
     readUserIds: async (args: {
@@ -49,7 +48,7 @@ export const createActivities = (deps: ActivityDeps) => {
     probeBankApi: async (args: { apiUrl: string | undefined; id: number }): Promise<boolean> =>
       bankApi.bankApiAnswers(args.apiUrl ?? deps.apiUrl, args.id),
     writeMessage: async (args: WriteMessageInput): Promise<WrittenMessage> => {
-      await paceLlmCall();
+      if (deps.llm) await deps.llmQuota?.take();
       return writeMessage(deps.llm, args);
     },
     /** Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. */
