@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createLlmQuota, openLlmQuota, type LlmQuota } from '../../src/activities/llm/quota';
 import { ConfigError } from '../../src/config';
 import { failureTypes } from '../../src/failures';
-import { activityEnv, failureOf } from '../helpers';
+import { activityEnv, failureOf, scratchDir, sdwEtl } from '../helpers';
 
 const url = (): string => process.env.SDW_TEST_DATABASE_URL!;
 const llm = { baseURL: 'http://127.0.0.1:1/v1', apiKey: 'sk-x', model: 'gpt-4o-mini' };
@@ -48,5 +48,17 @@ describe('the fleet-wide LLM quota in the shared PostgreSQL store (SDW_LLM_RPM)'
       ),
     );
     await expect(openLlmQuota({ llm: undefined, llmQuota: quota, databaseUrl: undefined })).resolves.toBeUndefined();
+  });
+
+  test('sdw-etl worker --llm-rpm with no SDW_DATABASE_URL exits 1 with that sentence', async () => {
+    const ran = await sdwEtl(
+      ['worker', '--llm-rpm', '600'],
+      { TEMPORAL_ADDRESS: process.env.SDW_TEST_TEMPORAL_ADDRESS!, OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' },
+      scratchDir(),
+    );
+    expect(ran.code).toBe(1);
+    expect(ran.stderr.trim()).toBe(
+      'sdw-etl: SDW_LLM_RPM (--llm-rpm) needs SDW_DATABASE_URL: the quota is kept in the shared PostgreSQL store so that every worker on every host draws on the same one (scripts/postgres.sh start prints a URL).',
+    );
   });
 });
