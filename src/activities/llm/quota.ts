@@ -99,7 +99,8 @@ export async function createLlmQuota(url: string, name: string, quota: LlmQuotaC
         const slot = await reserveSlot();
         if (!slot) {
           const next = await pool.query<{ wait_ms: string }>(nextSlot, [name]);
-          const wait = Math.ceil(Number(next.rows[0]?.wait_ms ?? maxQuotaWaitMs));
+          // At least 1 ms: the slot may have come nearer between the two statements.
+          const wait = Math.max(1, Math.ceil(Number(next.rows[0]?.wait_ms ?? maxQuotaWaitMs)));
           throw activityFailure(
             failureTypes.llmRateLimited,
             `The LLM calls of every worker are capped at ${described} (SDW_LLM_RPM); the next free slot is ${wait} ms away.`,
