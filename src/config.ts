@@ -37,8 +37,8 @@ export interface Config {
   dataDir: string;
   /** The PostgreSQL record store every worker and host shares (SDW_DATABASE_URL); undefined: files in dataDir. */
   databaseUrl: string | undefined;
-  /** LLM calls per second in each worker process; undefined means no pacing. */
-  llmRatePerSecond: number | undefined;
+  /** The LLM calls of every worker together (SDW_LLM_RPM: per minute), kept in the shared store; undefined: no cap. */
+  llmQuota: { calls: number; windowMs: number } | undefined;
   /** Payload encryption keys; undefined means payloads are stored as plain JSON. */
   encryption: EncryptionKeys | undefined;
 }
@@ -89,6 +89,16 @@ export function parsePositiveNumber(value: string, what: string): number {
   return n;
 }
 
+export function parsePositiveInt(value: string, what: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new ConfigError(`${what} must be a whole number of 1 or more, got "${value}".`);
+  }
+  return Number(value);
+}
+
+/** A quota of `calls` LLM calls a minute. */
+export const perMinute = (calls: number): NonNullable<Config['llmQuota']> => ({ calls, windowMs: 60_000 });
+
 export function parseLocale(value: string, what = 'SDW_LOCALE'): Locale {
   const locale = locales.find((l) => l.toLowerCase() === value.toLowerCase());
   if (!locale) throw new ConfigError(`${what} must be one of ${locales.join(', ')}, got "${value}".`);
@@ -111,7 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
   const address = temporal.connectionOptions.address ?? defaultTemporalAddress;
   const openAiKey = text(env, 'OPENAI_API_KEY');
   const openAiBaseUrl = text(env, 'OPENAI_BASE_URL');
-  const llmRate = text(env, 'SDW_LLM_RPS');
+  const llmRpm = text(env, 'SDW_LLM_RPM');
   const encryptionKey = text(env, 'SDW_ETL_ENCRYPTION_KEY');
   const databaseUrl = text(env, 'SDW_DATABASE_URL');
   return {
@@ -134,7 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
     locale: parseLocale(text(env, 'SDW_LOCALE') ?? 'pt-BR'),
     dataDir: path.resolve(text(env, 'SDW_DATA_DIR') ?? path.join(projectRoot, '.data')),
     databaseUrl: databaseUrl === undefined ? undefined : parseDatabaseUrl(databaseUrl),
-    llmRatePerSecond: llmRate === undefined ? undefined : parsePositiveNumber(llmRate, 'SDW_LLM_RPS'),
+    llmQuota: llmRpm === undefined ? undefined : perMinute(parsePositiveInt(llmRpm, 'SDW_LLM_RPM')),
     encryption: encryptionKey === undefined ? undefined : parseEncryptionKeys(encryptionKey),
   };
 }

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createLlmClient } from './activities/llm/client';
+import { openLlmQuota, type LlmQuota } from './activities/llm/quota';
 import { openRecordStore, type OpenStore } from './activities/store';
 import { dataConverterFor } from './codec';
 import type { Config } from './config';
@@ -39,8 +40,8 @@ export interface SdwWorker {
 }
 
 /**
- * A worker for the workflows and every step of a batch of customers (local activities, LLM calls paced per
- * process by SDW_LLM_RPS). Refuses to start, in one sentence, on a namespace that is missing or lacks the search
+ * A worker for the workflows and every step of a batch of customers (local activities, LLM calls under the
+ * fleet's quota when SDW_LLM_RPM is set). Refuses to start, in one sentence, on a namespace that is missing or lacks the search
  * attributes.
  */
 export async function createWorker(
@@ -51,9 +52,15 @@ export async function createWorker(
   const ownsConnection = !options.connection;
   let worker: Worker;
   let store: OpenStore | undefined;
+  let llmQuota: LlmQuota | undefined;
+  const closeStores = async (): Promise<void> => {
+    await store?.close?.();
+    await llmQuota?.close();
+  };
   try {
     await checkNamespace(connection, config);
     store = await openRecordStore(config);
+    llmQuota = await openLlmQuota(config);
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
@@ -66,13 +73,13 @@ export async function createWorker(
         store,
         apiUrl: config.apiUrl,
         llm: config.llm ? createLlmClient(config.llm) : undefined,
-        llmRatePerSecond: config.llmRatePerSecond,
+        llmQuota,
       }),
       // Every customer in flight runs its steps as local activities: as many slots as a run's largest concurrency.
       maxConcurrentLocalActivityExecutions: maxConcurrency,
     });
   } catch (err) {
-    await store?.close?.();
+    await closeStores();
     if (ownsConnection) await connection.close();
     throw err;
   }
@@ -81,7 +88,7 @@ export async function createWorker(
       try {
         await (until ? worker.runUntil(until) : worker.run());
       } finally {
-        await store?.close?.();
+        await closeStores();
         if (ownsConnection) await connection.close();
       }
     },

@@ -50,7 +50,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     locale: 'pt-BR',
     dataDir: scratchDir(),
     databaseUrl: undefined,
-    llmRatePerSecond: undefined,
+    llmQuota: undefined,
     encryption: undefined,
     ...overrides,
   };

@@ -4,6 +4,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 class SummaryReporter {
+  /** `file`: where in test-results the counts go (summary.json unless a config names another). */
+  constructor(_globalConfig, options = {}) {
+    this.file = options.file ?? 'summary.json';
+  }
+
   onRunComplete(_contexts, results) {
     const summary = {
       passed: results.numPassedTests,
@@ -12,7 +17,7 @@ class SummaryReporter {
     };
     const dir = path.resolve(__dirname, '..', 'test-results');
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summary));
+    fs.writeFileSync(path.join(dir, this.file), JSON.stringify(summary));
     process.stdout.write(
       `tests: ${summary.passed} passed, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}\n`,
     );

@@ -15,7 +15,7 @@ import {
 } from './extract';
 import type { LlmClient } from './llm/client';
 import { writeMessage, type WriteMessageInput, type WrittenMessage } from './llm';
-import { createPacer } from './llm/pacer';
+import type { LlmQuota } from './llm/quota';
 import { deliverTo } from './sinks';
 import type { Delivered, Delivery } from './sinks/sink';
 import type { CampaignEntry, ChosenMessage, CustomerRecord, RecordStore } from './store/store';
@@ -27,8 +27,8 @@ export interface ActivityDeps {
   apiUrl: string;
   /** undefined: offline templates instead of an LLM. */
   llm: LlmClient | undefined;
-  /** LLM calls per second in this worker process; undefined: no pacing. */
-  llmRatePerSecond?: number;
+  /** The quota every worker's LLM calls share; undefined: no cap. */
+  llmQuota?: LlmQuota;
 }
 
 export type LoadResult = Delivered & { attempt: number };
@@ -45,7 +45,6 @@ export type CampaignMessage = WrittenMessage & { chosenBy: string | null };
 const noTokens = { promptTokens: 0, completionTokens: 0 };
 
 export const createActivities = (deps: ActivityDeps) => {
-  const paceLlmCall = createPacer(deps.llm ? deps.llmRatePerSecond : undefined);
   return {
     /** A page of ids; the ids the run already processed from an earlier page are set aside as duplicates. */
     readUserIds: async (args: RunInput & { cursor: CsvCursor | undefined; pageSize: number }): Promise<UserIdPage> => {
@@ -68,7 +67,7 @@ export const createActivities = (deps: ActivityDeps) => {
       const attempt = Context.current().info.attempt;
       const chosen = kept && (await deps.store.readCampaign(kept.campaign, [input.id])).get(input.id);
       if (kept && chosen) return campaignMessage(chosen, kept.runId, null, attempt);
-      await paceLlmCall();
+      if (deps.llm) await deps.llmQuota?.take();
       const written = await writeMessage(deps.llm, input);
       if (!kept) return { ...written, chosenBy: null };
       const entry = await deps.store.chooseMessage(kept.campaign, input.id, { ...written, runId: kept.runId });

@@ -1,7 +1,7 @@
 // The sdw-etl command: the worker, run, demo and codec-server commands, and the groups registered from their files.
 import { Command, Option } from 'commander';
 import { startCodecServer } from '../codec-server';
-import { loadConfig, loadDotEnv } from '../config';
+import { loadConfig, loadDotEnv, perMinute } from '../config';
 import { locales } from '../personalize';
 import { printable } from '../report';
 import { createWorker } from '../worker';
@@ -18,7 +18,7 @@ import {
 import { registerAudit } from './audit';
 import { registerCampaigns } from './campaigns';
 import { registerExport } from './export';
-import { action, duration, oneOf, port, positiveInt, positiveNumber, UsageError } from './context';
+import { action, duration, oneOf, port, positiveInt, UsageError } from './context';
 import { registerControl } from './control';
 import { demo } from './demo';
 import { registerDoctor } from './doctor';
@@ -46,11 +46,15 @@ program.configureOutput({
 program
   .command('worker')
   .description('Run a worker: the workflows and every step of a customer.')
-  .option('--llm-rps <n>', 'LLM calls per second in this worker process (default: SDW_LLM_RPS)', positiveNumber)
+  .option(
+    '--llm-rpm <n>',
+    'LLM calls a minute across every worker sharing SDW_DATABASE_URL (default: SDW_LLM_RPM)',
+    positiveInt(Number.MAX_SAFE_INTEGER),
+  )
   .action(
-    action(async (flags: { llmRps?: number }) => {
+    action(async (flags: { llmRpm?: number }) => {
       const loaded = loadConfig();
-      const config = { ...loaded, llmRatePerSecond: flags.llmRps ?? loaded.llmRatePerSecond };
+      const config = { ...loaded, llmQuota: flags.llmRpm ? perMinute(flags.llmRpm) : loaded.llmQuota };
       if (!config.llm) console.log('No OPENAI_API_KEY or OPENAI_BASE_URL set: messages come from offline templates.');
       const worker = await createWorker(config);
       console.log(

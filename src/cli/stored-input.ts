@@ -92,7 +92,10 @@ export async function retryInput(
   const store = await openRecordStore(config);
   try {
     // Line 1 is the header of the CSV the retry would have had.
-    await store.inputRows!.saveInputRows(retryId, ids.map((id, i) => ({ line: i + 2, id })));
+    await store.inputRows!.saveInputRows(
+      retryId,
+      ids.map((id, i) => ({ line: i + 2, id })),
+    );
   } finally {
     await store.close?.();
   }

@@ -40,7 +40,7 @@ export const llmRetry: RetryPolicy = {
   maximumAttempts: 4,
   nonRetryableErrorTypes: [failureTypes.llmRejected],
 };
-/** The client's own 20 s request timeout (llmRequestTimeoutMs), after up to 10 s waiting for its turn (the pacer). */
+/** The client's own 20 s request timeout (llmRequestTimeoutMs), after up to 10 s waiting for a slot of the LLM quota. */
 const llmTimeout = '40 s';
 /** Saving a batch's records or a campaign's message: retry until the store comes back, since nothing goes on without. */
 const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' };

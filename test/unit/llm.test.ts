@@ -1,7 +1,6 @@
 import { createFileStore } from '../../src/activities/store/files';
 import { createActivities } from '../../src/activities';
 import { createLlmClient } from '../../src/activities/llm/client';
-import { createPacer } from '../../src/activities/llm/pacer';
 import { checkReply } from '../../src/activities/llm/reply-check';
 import { failureTypes } from '../../src/failures';
 import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
@@ -128,34 +127,5 @@ describe('checkReply', () => {
       message: 'Ana, invest in your future today!',
     });
     expect(checkReply('Ana, invista no seu futuro hoje!', 'en', 'Ana')).toEqual({ problem: 'the reply is not in en' });
-  });
-});
-
-describe('pacing the LLM calls of one worker process (SDW_LLM_RPS)', () => {
-  const env = activityEnv();
-
-  test('spaces calls 1/rate apart, and turns a wait over 10 s into a rate-limited retry after that wait', async () => {
-    const rate = 20;
-    const pace = createPacer(rate);
-    const started = Date.now();
-    await Promise.all(Array.from({ length: 6 }, () => env.run(pace)));
-    // The first call goes at once, each next one 50 ms after the one before.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(((6 - 1) * 1000) / rate - 5);
-
-    let clock = 0;
-    const slow = createPacer(0.05, () => clock); // one call every 20 s
-    await env.run(slow);
-    clock += 4_000; // the next turn is 16 s away: refused, to be retried when it comes
-    const refused = await failureOf(env.run(slow));
-    expect(refused).toMatchObject({ type: failureTypes.llmRateLimited, nonRetryable: false });
-    expect(refused.nextRetryDelay).toBe(16_000);
-  });
-
-  test('does not pace when no rate is set', async () => {
-    const pace = createPacer(undefined, () => 0); // a clock that never moves: any pacing would have to wait
-    const calls = Promise.all(Array.from({ length: 50 }, () => env.run(pace))).then(() => 'at once');
-    // Unpaced calls settle before the event loop gets to the next turn, however busy the machine is.
-    const nextTurn = new Promise((resolve) => setImmediate(() => resolve('waited')));
-    await expect(Promise.race([calls, nextTurn])).resolves.toBe('at once');
   });
 });

@@ -14,7 +14,7 @@ const connectMillis = 10_000;
 /** An idle connection is closed after this long, so a quiet worker holds no connections. */
 const idleMillis = 30_000;
 /**
- * The key of the advisory lock the migration holds: workers starting at once would otherwise race on CREATE TABLE IF
+ * The key of the advisory lock the migrations hold: workers starting at once would otherwise race on CREATE TABLE IF
  * NOT EXISTS, which can fail when two create the table together. Any number works that every sdw-etl process shares.
  */
 const migrationLockKey = 5_830_001;
@@ -71,7 +71,7 @@ export async function createPostgresStore(url: string): Promise<PostgresStore> {
   // a listener, the pool's 'error' event would end the process.
   pool.on('error', () => undefined);
   try {
-    await migrate(pool);
+    await migrate(pool, migration);
   } catch (err) {
     await pool.end();
     throw err;
@@ -238,13 +238,13 @@ interface LedgerRow {
 
 const entryOf = (row: LedgerRow): CampaignEntry => ({ ...row.chosen, loadedBy: row.loaded_by });
 
-/** Creates the tables when missing, one process at a time: the lock is released with the transaction. */
-async function migrate(pool: Pool): Promise<void> {
+/** Creates what `statements` create when missing, one process at a time: the lock is released with the transaction. */
+export async function migrate(pool: Pool, statements: string): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [migrationLockKey]);
-    await client.query(migration);
+    await client.query(statements);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
