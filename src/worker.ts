@@ -67,6 +67,7 @@ export async function createWorker(
         apiUrl: config.apiUrl,
         llm: config.llm ? createLlmClient(config.llm) : undefined,
         llmRatePerSecond: config.llmRatePerSecond,
+        folders: config.folders,
       }),
       // Every customer in flight runs its steps as local activities: as many slots as a run's largest concurrency.
       maxConcurrentLocalActivityExecutions: maxConcurrency,

@@ -42,8 +42,12 @@ export function idProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** The header cells, quoted in an error only when they read as column names: never a line of some other file. */
-function headerNames(cells: string[]): string {
+/**
+ * The header cells, quoted in an error only when the file is named as a CSV and they read as column names: never a
+ * line of some other file (a key, a password file) a run was pointed at.
+ */
+function headerNames(input: string, cells: string[]): string {
+  if (!/\.(csv|tsv|txt)$/i.test(input)) return '';
   const names = cells.filter((cell) => cell !== '');
   if (names.length === 0 || names.some((cell) => !/^[\p{L}\p{N} _.-]{1,40}$/u.test(cell))) return '';
   return ` (found: ${names.join(', ')})`;
@@ -121,7 +125,9 @@ export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenera
       if (column < 0) {
         column = record.findIndex((cell) => cell.toLowerCase() === headerName);
         if (column < 0) {
-          throw inputFailure(`The input file ${input} has no UserID column in its header${headerNames(record)}.`);
+          throw inputFailure(
+            `The input file ${input} has no UserID column in its header${headerNames(input, record)}.`,
+          );
         }
         continue;
       }
@@ -135,7 +141,11 @@ export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenera
     }
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
-    throw inputFailure(`The input file ${input} is not a readable CSV: ${(err as Error).message}`);
+    // The parser's own message may quote the file's content: only where it stopped is said.
+    const line = (err as { lines?: unknown }).lines;
+    throw inputFailure(
+      `The input file ${input} is not a readable CSV${typeof line === 'number' ? ` (line ${line})` : ''}.`,
+    );
   } finally {
     parser.destroy();
   }

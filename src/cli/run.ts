@@ -13,7 +13,8 @@ import { readCsvRows } from '../activities/extract';
 import { connectClient, followRun, newRunId, runOptionsOf, runUrl, startRun } from '../client';
 import { runIdProblem, validRunId } from '../run-id';
 import { ConfigError, parseUrl, type Config } from '../config';
-import { canWriteIn } from '../files';
+import { canWriteIn, isEarlierExport } from '../files';
+import { inputProblem, outputProblem } from '../paths';
 import { printable, reportPathFor, type ReportedCustomer } from '../report';
 import { rebuildReport } from '../report-from-history';
 import { checkNamespace, noWorkerMessage, workerPolls } from '../temporal-checks';
@@ -35,6 +36,8 @@ export interface RunFlags {
   apiOutageWaitMs: number;
   id?: string;
   detach?: boolean;
+  /** Replace an --output file that is not an earlier sdw-etl export. */
+  force?: boolean;
 }
 
 /**
@@ -73,6 +76,10 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
     if (flags.output !== undefined) console.log(`Created the output folder ${folder}.`);
   }
   if (!(await canWriteIn(folder))) throw new UsageError(`The output folder ${folder} is not writable.`);
+  const outside = (await inputProblem(input, config.folders)) ?? (await outputProblem(output, config.folders));
+  if (outside) throw new UsageError(outside);
+  if (!flags.force && !(await isEarlierExport(output)))
+    throw new UsageError(`The output ${output} exists and is not an sdw-etl export; pass --force to replace it.`);
   return {
     input,
     output,

@@ -160,6 +160,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       input: options.input,
       cursor: progress.cursor,
       pageSize: options.pageSize,
+      output: options.output,
     });
     counts.rows += page.ids.length + page.invalid.length;
     for (const row of page.invalid) tallyInvalid(counts, row);

@@ -10,7 +10,7 @@ import type { RunReport } from '../../src/report';
 import { generateCustomers, startBankApi } from '../../src/simulators/bank-api';
 import { startWorkerProcess } from '../../src/bench/processes';
 import { defaultRunOptions, progressQuery } from '../../src/workflows/api';
-import { csvOf, scratchDir, seed, writeCsv } from '../helpers';
+import { csvOf, scratchDir, seed, writeCsv, scratchFolderEnv } from '../helpers';
 
 // Two worker processes start here, each bundling the workflows as it starts: on a busy machine that takes minutes.
 jest.setTimeout(10 * 60_000);
@@ -26,6 +26,7 @@ test('two "hosts" with their own data folders share one PostgreSQL store: loaded
     TEMPORAL_ADDRESS: process.env.SDW_TEST_TEMPORAL_ADDRESS!,
     SDW_TASK_QUEUE: taskQueue,
     SDW_DATA_DIR: path.join(dir, name),
+    ...scratchFolderEnv(),
     SDW_DATABASE_URL: process.env.SDW_TEST_DATABASE_URL!,
   });
   const [first, second] = [await startWorkerProcess(host('host-a')), await startWorkerProcess(host('host-b'))];

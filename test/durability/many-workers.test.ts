@@ -6,7 +6,7 @@ import { defaultRunOptions } from '../../src/workflows/api';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
 import { startWorkerProcess } from '../../src/bench/processes';
-import { batchHistories, csvOf, scratchDir, seed, writeCsv } from '../helpers';
+import { batchHistories, csvOf, scratchDir, seed, writeCsv, scratchFolderEnv } from '../helpers';
 
 const llmCap = 8;
 // Two worker processes start here, each bundling the workflows as it starts: on a busy machine that takes minutes.
@@ -25,6 +25,7 @@ test('two worker processes share the batches of a run, and each calls the LLM no
     TEMPORAL_ADDRESS: process.env.SDW_TEST_TEMPORAL_ADDRESS!,
     SDW_TASK_QUEUE: taskQueue,
     SDW_DATA_DIR: dir,
+    ...scratchFolderEnv(),
     OPENAI_BASE_URL: llm.baseURL,
     OPENAI_API_KEY: 'sk-x',
   };

@@ -7,7 +7,7 @@ import { newRunId, startRun } from '../../src/client';
 import { defaultRunOptions } from '../../src/workflows/api';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
-import { batchHistories, csvOf, scratchDir, seed, writeCsv } from '../helpers';
+import { batchHistories, csvOf, scratchDir, seed, writeCsv, scratchFolderEnv } from '../helpers';
 
 test('the OpenAI key never reaches workflow input, history, logs, the report or the export, even when the LLM echoes it', async () => {
   const secret = `sk-proj-SECRET-${randomUUID()}`;
@@ -22,6 +22,7 @@ test('the OpenAI key never reaches workflow input, history, logs, the report or 
     TEMPORAL_ADDRESS: process.env.SDW_TEST_TEMPORAL_ADDRESS!,
     SDW_TASK_QUEUE: taskQueue,
     SDW_DATA_DIR: dir,
+    ...scratchFolderEnv(),
     OPENAI_BASE_URL: llm.baseURL,
     OPENAI_API_KEY: secret,
   });

@@ -6,7 +6,7 @@ import type { CustomerRecord } from '../../src/activities/store/store';
 import { failureTypes } from '../../src/failures';
 import type { CustomerOutcome } from '../../src/outcomes';
 import { newsIcon } from '../../src/personalize';
-import { activityEnv, failureOf, scratchDir, seed, writeCsv } from '../helpers';
+import { activityEnv, failureOf, scratchDir, seed, writeCsv, scratchFolders } from '../helpers';
 
 const users = new Map(seed().map((u) => [u.id, u]));
 
@@ -42,6 +42,7 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const input = writeCsv(dir, 'UserID\n4\nxyz\n2\n3\n4\n');
     const runId = 'run-export-1';
@@ -106,6 +107,7 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const input = writeCsv(dir, 'UserID\n8\n');
     const result = await env.run(exportResults, {
@@ -130,6 +132,7 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const input = writeCsv(dir, 'UserID\n8\n');
     const result = await env.run(exportResults, {
@@ -153,6 +156,7 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const input = writeCsv(dir, 'UserID\n8\n');
     const output = path.join(dir, 'missing', 'SDW2023_final.json');
@@ -176,6 +180,7 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const input = writeCsv(dir, 'UserID\n8\n');
     // sysfs refuses new files to everyone, root included.
@@ -201,6 +206,7 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const output = path.join(dir, 'SDW2023_final.json');
     writeFileSync(output, '[{"previous": true}]');

@@ -4,12 +4,13 @@ import { idProblem } from '../../src/activities/extract';
 import type { CsvCursor } from '../../src/activities/extract';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { activityEnv, failureOf, scratchDir, writeCsv } from '../helpers';
+import { activityEnv, failureOf, scratchDir, writeCsv, scratchFolders } from '../helpers';
 
 const { readUserIds } = createActivities({
   store: createFileStore(scratchDir()),
   apiUrl: 'http://127.0.0.1:1',
   llm: undefined,
+  folders: scratchFolders(),
 });
 const env = activityEnv();
 const dir = scratchDir();
@@ -80,6 +81,14 @@ describe('readUserIds', () => {
     expect(failure.message).toBe(
       `The input file ${input} has no UserID column in its header (found: CustomerId, Name).`,
     );
+  });
+
+  test('a file not named as a CSV is never quoted in the error, even when its first line reads like words', async () => {
+    const input = writeCsv(dir, 'hunter2 secret\n', 'notes.key');
+    const failure = await failureOf(
+      env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 }),
+    );
+    expect(failure.message).toBe(`The input file ${input} has no UserID column in its header.`);
   });
 
   test('an empty file is a non-retryable failure', async () => {

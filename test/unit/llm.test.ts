@@ -5,7 +5,7 @@ import { createPacer } from '../../src/activities/llm/pacer';
 import { checkReply } from '../../src/activities/llm/reply-check';
 import { failureTypes } from '../../src/failures';
 import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
-import { activityEnv, failureOf, scratchDir } from '../helpers';
+import { activityEnv, failureOf, scratchDir, scratchFolders } from '../helpers';
 
 describe('writeMessage with the real openai client against the LLM simulator', () => {
   let sim: LlmSimulator;
@@ -18,6 +18,7 @@ describe('writeMessage with the real openai client against the LLM simulator', (
       store: createFileStore(scratchDir()),
       apiUrl: 'http://127.0.0.1:1',
       llm: createLlmClient({ baseURL: sim.baseURL, apiKey: key, model: 'gpt-4o-mini' }),
+      folders: scratchFolders(),
     });
   });
   afterAll(async () => {
@@ -92,6 +93,7 @@ describe('writeMessage with the real openai client against the LLM simulator', (
       store: createFileStore(scratchDir()),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const before = sim.requests.length;
     const written = await env.run(offline.writeMessage, { id: 9, firstName: 'Joana', locale: 'pt-BR' });
