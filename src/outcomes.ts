@@ -1,7 +1,8 @@
 // What happens to a customer and what a run counts: the outcome each customer ends with, and the tally of them.
 // Workflows, activities, the client and the reports share these shapes; nothing here does I/O.
 
-export type CustomerStatus = 'loaded' | 'skipped' | 'failed';
+/** not_processed: the run ended (was cancelled) before it reached the customer; nothing was tried for it. */
+export type CustomerStatus = 'loaded' | 'skipped' | 'failed' | 'not_processed';
 export type CustomerSource = 'api' | 'mock';
 export type MessageSource = 'llm' | 'template';
 /** A customer's three steps: extract, transform, load. */
@@ -75,6 +76,7 @@ export interface Counts {
   loaded: number;
   skipped: number;
   failed: number;
+  notProcessed: number;
   fromMock: number;
   templated: number;
   promptTokens: number;
@@ -88,15 +90,24 @@ export const emptyCounts = (): Counts => ({
   loaded: 0,
   skipped: 0,
   failed: 0,
+  notProcessed: 0,
   fromMock: 0,
   templated: 0,
   promptTokens: 0,
   completionTokens: 0,
 });
 
+/** The count each status adds to. */
+const countOf: Record<CustomerStatus, keyof Counts> = {
+  loaded: 'loaded',
+  skipped: 'skipped',
+  failed: 'failed',
+  not_processed: 'notProcessed',
+};
+
 /** Adds one customer's outcome to a run's counts. */
 export function tally(counts: Counts, outcome: CustomerOutcome): void {
-  counts[outcome.status] += 1;
+  counts[countOf[outcome.status]] += 1;
   if (outcome.source === 'mock') counts.fromMock += 1;
   if (outcome.messageSource === 'template') counts.templated += 1;
   counts.promptTokens += outcome.tokens.promptTokens;

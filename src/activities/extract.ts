@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { activityFailure } from './failure';
 import { failureTypes } from '../failures';
 import type { CustomerRow, InvalidRow } from '../outcomes';
+import { maxPageBytes } from '../workflows/api';
 import type { CustomerRecord } from './store/store';
 
 /** Where the next page of the CSV starts. */
@@ -152,21 +153,35 @@ export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenera
   if (column < 0) throw inputFailure(`The input file ${input} is empty: it needs a header line with UserID.`);
 }
 
-/** Reads the next page of customer ids; rows that are not ids, and ids repeated within the page, are reported. */
-export async function readUserIds(input: string, cursor: CsvCursor | undefined, pageSize: number): Promise<UserIdPage> {
+/**
+ * Reads the next page of customer ids, at most `pageSize` rows and about `pageBytes` of result; rows that are not
+ * ids, and ids repeated within the page, are reported.
+ */
+export async function readUserIds(
+  input: string,
+  cursor: CsvCursor | undefined,
+  pageSize: number,
+  pageBytes = maxPageBytes,
+): Promise<UserIdPage> {
   const page: UserIdPage = { ids: [], invalid: [], next: undefined };
   const seen = new Set<number>();
   let rows = 0;
+  let bytes = 0;
+  const add = <T>(list: T[], item: T): void => {
+    list.push(item);
+    bytes += JSON.stringify(item).length + 1;
+  };
   for await (const row of readCsvRows(input, cursor)) {
     if ('invalid' in row) {
-      page.invalid.push(row.invalid);
+      add(page.invalid, row.invalid);
     } else if (seen.has(row.id)) {
-      page.invalid.push({ line: row.line, value: String(row.id), reason: 'duplicate' });
+      add(page.invalid, { line: row.line, value: String(row.id), reason: 'duplicate' });
     } else {
       seen.add(row.id);
-      page.ids.push({ id: row.id, line: row.line });
+      add(page.ids, { id: row.id, line: row.line });
     }
-    if (++rows >= pageSize) {
+    // The page ends at its rows or at its bytes (a row set aside can be a hundred times an id's size).
+    if (++rows >= pageSize || bytes >= pageBytes) {
       page.next = row.next;
       break;
     }

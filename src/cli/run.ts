@@ -120,6 +120,7 @@ export async function printSummary(client: Client, summary: RunSummary, config: 
   console.log(`  loaded      ${c.loaded}`);
   console.log(`  skipped     ${c.skipped}`);
   console.log(`  failed      ${c.failed}`);
+  if (c.notProcessed > 0) console.log(`  not processed ${c.notProcessed}`);
   console.log(`  from mock   ${c.fromMock}`);
   console.log(`  templated   ${c.templated}`);
   console.log(
@@ -139,9 +140,9 @@ export async function printSummary(client: Client, summary: RunSummary, config: 
   console.log(`Web UI: ${runUrl(config, summary.runId)}`);
 }
 
-/** Exit code of a finished run: 0 when every valid row was loaded, 2 when some were skipped or failed. */
+/** Exit code of a finished run: 0 when every valid row was loaded, 2 when some were not. */
 export const exitCodeFor = (summary: RunSummary): number =>
-  summary.counts.skipped + summary.counts.failed > 0 ? 2 : 0;
+  summary.counts.skipped + summary.counts.failed + (summary.counts.notProcessed ?? 0) > 0 ? 2 : 0;
 
 /**
  * Starts a run, or says in one sentence why it cannot start: a run with that id exists, the namespace or its search

@@ -207,6 +207,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       cancelled: cancelled !== undefined,
       retryOf: options.retryOf ?? null,
       bankApiOutages: progress.bankApiOutages,
+      rowsRead: counts.rows,
     });
   });
   if (cancelled) {
