@@ -169,7 +169,7 @@ export async function readUserIds(
   let bytes = 0;
   const add = <T>(list: T[], item: T): void => {
     list.push(item);
-    bytes += JSON.stringify(item).length + 1;
+    bytes += Buffer.byteLength(JSON.stringify(item)) + 1;
   };
   for await (const row of readCsvRows(input, cursor)) {
     if ('invalid' in row) {

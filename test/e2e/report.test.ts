@@ -132,11 +132,11 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
     const ran = await sdwEtl(['report', run.runId, '--format', 'html', '--out', out], env, pipeline.dir);
     expect(ran.code).toBe(0);
     expect(ran.stdout).toContain(`written to ${out}`);
-    expect(embeddedReport(readFileSync(out, 'utf8'))).toEqual({
-      ...fileReport,
-      madeFrom: 'temporal',
-      overview: expect.objectContaining({ customersShown: 'all', customers: fileReport.customers.length }),
-    });
+    const { overview, ...rebuilt } = embeddedReport(readFileSync(out, 'utf8')) as RunReport & {
+      overview: ReportOverview;
+    };
+    expect(rebuilt).toEqual({ ...fileReport, madeFrom: 'temporal' });
+    expect(overview).toMatchObject({ customersShown: 'all', customers: fileReport.customers.length });
 
     const unknown = await sdwEtl(['report', 'no-such-run'], env, pipeline.dir);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'sdw-etl: No run with id no-such-run exists.']);
