@@ -15,6 +15,9 @@ import type { Config } from './config';
 import { checkNamespace } from './temporal-checks';
 import { maxConcurrency } from './workflows/api';
 
+/** The workflow interceptor that fails a run this worker cannot decrypt at once; bundles must include it. */
+export const workflowInterceptorModule = require.resolve('./workflows/undecodable-input');
+
 /**
  * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
  * test output). Left out: activity failures, which Temporal retries and the run's report records.
@@ -58,10 +61,14 @@ export async function createWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      dataConverter: dataConverterFor(config.encryption),
+      dataConverter: dataConverterFor(config.encryption, 'worker'),
+      // A prebuilt bundle carries the interceptor itself (bundleWorkflowCode's workflowInterceptorModules).
       ...(options.workflowBundle
         ? { workflowBundle: options.workflowBundle }
-        : { workflowsPath: require.resolve('./workflows') }),
+        : {
+            workflowsPath: require.resolve('./workflows'),
+            interceptors: { workflowModules: [workflowInterceptorModule] },
+          }),
       activities: createActivities({
         store,
         apiUrl: config.apiUrl,

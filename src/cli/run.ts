@@ -170,7 +170,7 @@ export async function startOrRefuse(
 }
 
 /** The innermost cause's message: the activity's own sentence rather than "Activity task failed". */
-function rootCause(err: Error): string {
+export function rootCause(err: Error): string {
   let cause: Error = err;
   while (cause.cause instanceof Error) cause = cause.cause;
   return cause.message;
