@@ -12,6 +12,7 @@ import { createLlmClient } from './activities/llm/client';
 import { openRecordStore, type OpenStore } from './activities/store';
 import { dataConverterFor } from './codec';
 import type { Config } from './config';
+import { startRetention } from './retention';
 import { checkNamespace } from './temporal-checks';
 import { maxConcurrency } from './workflows/api';
 
@@ -84,11 +85,17 @@ export async function createWorker(
     if (ownsConnection) await connection.close();
     throw err;
   }
+  const openStore = store;
   return {
     async run(until) {
+      const stopRetention =
+        config.retentionMs === undefined
+          ? undefined
+          : startRetention(openStore, config.retentionMs, Runtime.instance().logger);
       try {
         await (until ? worker.runUntil(until) : worker.run());
       } finally {
+        stopRetention?.();
         await store?.close?.();
         if (ownsConnection) await connection.close();
       }
