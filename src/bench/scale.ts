@@ -1,10 +1,39 @@
 // The scale check: N rows through the pipeline on a dev server of its own, the LLM simulator at zero latency.
 // Prints the largest history of any run of the chain, the worker's peak memory, and the throughput.
-//   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 100] [--page-size 5000]
+//   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 100] [--page-size 5000] [--cancel-after 60]
+// With --cancel-after, the run is cancelled after so many seconds: it prints how long the cancelled run took to
+// export and close, its counts (not_processed among them) and the size of its HTML report.
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
+import type { WorkflowHandle } from '@temporalio/client';
+import { reportPathFor, htmlReportPathFor } from '../report';
 import { positiveInt } from '../cli/context';
 import { defaultRunOptions, maxBatchSize, maxConcurrency, progressQuery } from '../workflows/api';
-import { saveResults, sleep, startBenchEnvironment } from './processes';
+import { saveResults, sleep, startBenchEnvironment, type BenchEnvironment } from './processes';
+
+/** Cancels the run after `seconds`; returns what the cancelled run's close and reports took. */
+async function cancelAndMeasure(env: BenchEnvironment, handle: WorkflowHandle, seconds: number, command: string) {
+  await sleep(seconds * 1000);
+  const cancelledAt = Date.now();
+  await handle.cancel();
+  await handle.result().catch(() => undefined);
+  const closeSeconds = (Date.now() - cancelledAt) / 1000;
+  const reportFile = reportPathFor(path.join(env.dir, 'SDW2023_final.json'), handle.workflowId);
+  const html = readFileSync(htmlReportPathFor(reportFile), 'utf8');
+  const data = /<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html)![1]!;
+  const report = JSON.parse(data) as { counts: Record<string, number>; overview: { customersListed: number } };
+  return {
+    date: new Date().toISOString(),
+    command,
+    cancelledAfterSeconds: seconds,
+    cancelToClosedSeconds: Number(closeSeconds.toFixed(1)),
+    counts: report.counts,
+    htmlReportBytes: Buffer.byteLength(html),
+    htmlCustomersListed: report.overview.customersListed,
+    jsonReportBytes: statSync(reportFile).size,
+  };
+}
 
 async function main(): Promise<void> {
   const flags = new Command('scale')
@@ -18,8 +47,16 @@ async function main(): Promise<void> {
       defaultRunOptions.pageSize,
     )
     .option('--keep', 'keep the scratch folder (database, records, export)')
+    .option('--cancel-after <s>', 'cancel the run after so many seconds and measure its close', positiveInt(86_400))
     .parse()
-    .opts<{ rows: number; concurrency: number; batchSize: number; pageSize: number; keep?: boolean }>();
+    .opts<{
+      rows: number;
+      concurrency: number;
+      batchSize: number;
+      pageSize: number;
+      keep?: boolean;
+      cancelAfter?: number;
+    }>();
 
   const env = await startBenchEnvironment({ customers: flags.rows, apiLatencyMs: 0, llmLatencyMs: 0 });
   try {
@@ -29,6 +66,13 @@ async function main(): Promise<void> {
     console.log(
       `Run ${runId}: ${flags.rows} rows, concurrency ${flags.concurrency}, batches of ${flags.batchSize}, pages of ${flags.pageSize}`,
     );
+    if (flags.cancelAfter !== undefined) {
+      const command = `npm run scale -- --rows ${flags.rows} --concurrency ${flags.concurrency} --cancel-after ${flags.cancelAfter}`;
+      const figures = await cancelAndMeasure(env, handle, flags.cancelAfter, command);
+      console.log(JSON.stringify(figures, null, 2));
+      console.log(`Saved to ${saveResults('scale-cancel', figures)}`);
+      return;
+    }
     let finished = false;
     const result = handle.result().finally(() => (finished = true));
     while (!finished) {

@@ -1,5 +1,5 @@
 // Commands on a run that exists: status, pause, resume, cancel, retry-failed.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
@@ -173,7 +173,10 @@ export function registerControl(program: Command): void {
           const retryId = flags.id ?? newRunId();
           if (!validRunId(retryId)) throw new UsageError(runIdProblem(retryId));
           const folder = path.dirname(options.output);
-          const input = path.join(folder, `${retryId}.retry.csv`);
+          // The list goes where workers read lists (SDW_INPUT_DIRS' first folder), never the output folder.
+          const lists = config.folders.inputDirs[0]!;
+          mkdirSync(lists, { recursive: true });
+          const input = path.join(lists, `${retryId}.retry.csv`);
           writeFileSync(input, `UserID\n${ids.join('\n')}\n`);
           // The retry exports beside the first run, never over its export.
           const output = path.join(folder, `${retryId}.${path.basename(options.output)}`);
