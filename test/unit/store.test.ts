@@ -177,7 +177,7 @@ describe.each(factories)('%s', (_name, open) => {
       retryOf: null,
       bankApiOutages: [],
     });
-    expect(result.counts).toMatchObject({ rows: 714, invalid: 7, duplicates: 7, loaded: 630, failed: 70 });
+    expect(result.counts).toMatchObject({ rows: 714, invalid: 7, duplicates: 7, loaded: 630, notProcessed: 70 });
     const exported = JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8')) as { id: number }[];
     expect(exported.map((user) => user.id)).toEqual(saved);
   });
