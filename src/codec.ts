@@ -3,6 +3,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { ConfigError } from './config';
+import { undecodablePayloadField } from './failures';
 
 const encoding = 'binary/encrypted';
 const cipher = 'aes-256-gcm';
@@ -40,21 +41,34 @@ export function parseEncryptionKeys(value: string): EncryptionKeys {
   return { current, keys };
 }
 
+/**
+ * throw: a payload that cannot be decrypted is an error (the client: one sentence to the user). mark: it becomes a
+ * value holding the sentence (a worker: see workflows/undecodable-input.ts), so the run fails at once, instead of its
+ * workflow tasks failing again and again.
+ */
+export type UndecodablePayloads = 'throw' | 'mark';
+
 export class EncryptionCodec implements PayloadCodec {
-  constructor(private readonly encryption: EncryptionKeys) {}
+  /** `encryption` undefined: nothing is encrypted, and an encrypted payload is undecodable. */
+  constructor(
+    private readonly encryption: EncryptionKeys | undefined,
+    private readonly undecodable: UndecodablePayloads = 'throw',
+  ) {}
 
   encode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve().then(() => payloads.map((payload) => this.seal(payload)));
+    const { encryption } = this;
+    if (!encryption) return Promise.resolve(payloads);
+    return Promise.resolve().then(() => payloads.map((payload) => this.seal(encryption, payload)));
   }
 
   decode(payloads: Payload[]): Promise<Payload[]> {
     return Promise.resolve().then(() => payloads.map((payload) => this.open(payload)));
   }
 
-  private seal(payload: Payload): Payload {
-    const keyId = this.encryption.current;
+  private seal(encryption: EncryptionKeys, payload: Payload): Payload {
+    const keyId = encryption.current;
     const iv = randomBytes(ivBytes);
-    const gcm = createCipheriv(cipher, this.encryption.keys.get(keyId)!, iv);
+    const gcm = createCipheriv(cipher, encryption.keys.get(keyId)!, iv);
     const plain = Buffer.from(JSON.stringify(payloadToJson(payload)));
     return {
       metadata: { encoding: Buffer.from(encoding), 'encryption-key-id': Buffer.from(keyId) },
@@ -65,9 +79,9 @@ export class EncryptionCodec implements PayloadCodec {
   private open(payload: Payload): Payload {
     if (Buffer.from(payload.metadata?.encoding ?? []).toString() !== encoding) return payload;
     const keyId = Buffer.from(payload.metadata?.['encryption-key-id'] ?? []).toString();
+    if (!this.encryption) return this.cannotOpen(keyId, 'no key');
     const key = this.encryption.keys.get(keyId);
-    if (!key)
-      throw new Error(`A payload is encrypted with key "${keyId}", which SDW_ETL_ENCRYPTION_KEY does not hold.`);
+    if (!key) return this.cannotOpen(keyId, 'no such key');
     const sealed = Buffer.from(payload.data ?? []);
     try {
       const gcm = createDecipheriv(cipher, key, sealed.subarray(0, ivBytes));
@@ -75,10 +89,32 @@ export class EncryptionCodec implements PayloadCodec {
       const plain = Buffer.concat([gcm.update(sealed.subarray(ivBytes, sealed.length - tagBytes)), gcm.final()]);
       return payloadFromJson(JSON.parse(plain.toString()) as JsonPayload);
     } catch {
+      return this.cannotOpen(keyId, 'another key');
+    }
+  }
+
+  /** A payload this codec cannot decrypt: an error saying why, or (mark) a value holding that sentence. */
+  private cannotOpen(keyId: string, why: 'no key' | 'no such key' | 'another key'): Payload {
+    if (this.undecodable === 'throw') {
       throw new Error(
-        `A payload encrypted with key "${keyId}" does not decrypt with the key SDW_ETL_ENCRYPTION_KEY gives that id.`,
+        why === 'another key'
+          ? `A payload encrypted with key "${keyId}" does not decrypt with the key SDW_ETL_ENCRYPTION_KEY gives that id.`
+          : why === 'no such key'
+            ? `A payload is encrypted with key "${keyId}", which SDW_ETL_ENCRYPTION_KEY does not hold.`
+            : `A payload is encrypted with key "${keyId}", and SDW_ETL_ENCRYPTION_KEY is not set.`,
       );
     }
+    const sentence = `This worker cannot decrypt the run: it is encrypted with key "${keyId}"${
+      why === 'another key'
+        ? ", and the worker's SDW_ETL_ENCRYPTION_KEY gives that id a different key"
+        : why === 'no such key'
+          ? ", which the worker's SDW_ETL_ENCRYPTION_KEY does not hold"
+          : ' and the worker has no SDW_ETL_ENCRYPTION_KEY'
+    }.`;
+    return {
+      metadata: { encoding: Buffer.from('json/plain') },
+      data: Buffer.from(JSON.stringify({ [undecodablePayloadField]: sentence })),
+    };
   }
 }
 
@@ -103,8 +139,20 @@ export const payloadFromJson = (json: JsonPayload): Payload => ({
 /** The module whose failure converter encodes failure messages, so the codec encrypts them. */
 export const failureConverterPath = require.resolve('./failure-converter');
 
-/** The data converter client and worker share: encryption when keys are set, failure messages encrypted too. */
-export function dataConverterFor(encryption: EncryptionKeys | undefined): DataConverter | undefined {
+/**
+ * The data converter client and worker share: encryption when keys are set, failure messages encrypted too. A
+ * worker's always has the codec, keys or not, so a run it cannot decrypt fails at once with one sentence.
+ */
+export function dataConverterFor(
+  encryption: EncryptionKeys | undefined,
+  role: 'client' | 'worker' = 'client',
+): DataConverter | undefined {
+  if (role === 'worker') {
+    return {
+      payloadCodecs: [new EncryptionCodec(encryption, 'mark')],
+      ...(encryption ? { failureConverterPath } : {}),
+    };
+  }
   if (!encryption) return undefined;
   return {
     payloadCodecs: [new EncryptionCodec(encryption)],

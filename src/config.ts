@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { parseEncryptionKeys, type EncryptionKeys } from './codec';
+import { allowedFoldersFrom, type AllowedFolders } from './paths';
 import { locales, type Locale } from './personalize';
 
 /** The task queue of the workflows and their activities (SDW_TASK_QUEUE overrides it). */
@@ -41,6 +42,10 @@ export interface Config {
   llmQuota: { calls: number; windowMs: number } | undefined;
   /** Payload encryption keys; undefined means payloads are stored as plain JSON. */
   encryption: EncryptionKeys | undefined;
+  /** The only folders a worker reads lists from and writes exports to (SDW_INPUT_DIRS, SDW_OUTPUT_DIR). */
+  folders: AllowedFolders;
+  /** How long a run's records are kept before the worker prunes them (SDW_RETENTION); undefined: kept until pruned. */
+  retentionMs: number | undefined;
 }
 
 export const projectRoot = path.resolve(__dirname, '..');
@@ -99,6 +104,21 @@ export function parsePositiveInt(value: string, what: string): number {
 /** A quota of `calls` LLM calls a minute. */
 export const perMinute = (calls: number): NonNullable<Config['llmQuota']> => ({ calls, windowMs: 60_000 });
 
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as 30s, 15m, 1h or 30d, in milliseconds; undefined when it is not one. */
+export function durationMs(value: string): number | undefined {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
+  return match ? Number(match[1]) * durationUnits[match[2]!]! : undefined;
+}
+
+function parseDuration(value: string, what: string): number {
+  const ms = durationMs(value);
+  if (ms === undefined || ms === 0)
+    throw new ConfigError(`${what} must be a duration such as 30d or 12h, got "${value}".`);
+  return ms;
+}
+
 export function parseLocale(value: string, what = 'SDW_LOCALE'): Locale {
   const locale = locales.find((l) => l.toLowerCase() === value.toLowerCase());
   if (!locale) throw new ConfigError(`${what} must be one of ${locales.join(', ')}, got "${value}".`);
@@ -124,6 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
   const llmRpm = text(env, 'SDW_LLM_RPM');
   const encryptionKey = text(env, 'SDW_ETL_ENCRYPTION_KEY');
   const databaseUrl = text(env, 'SDW_DATABASE_URL');
+  const retention = text(env, 'SDW_RETENTION');
   return {
     temporal: {
       connection: { ...temporal.connectionOptions, address },
@@ -146,5 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: databaseUrl === undefined ? undefined : parseDatabaseUrl(databaseUrl),
     llmQuota: llmRpm === undefined ? undefined : perMinute(parsePositiveInt(llmRpm, 'SDW_LLM_RPM')),
     encryption: encryptionKey === undefined ? undefined : parseEncryptionKeys(encryptionKey),
+    folders: allowedFoldersFrom(text(env, 'SDW_INPUT_DIRS'), text(env, 'SDW_OUTPUT_DIR')),
+    retentionMs: retention === undefined ? undefined : parseDuration(retention, 'SDW_RETENTION'),
   };
 }

@@ -17,4 +17,9 @@ export const failureTypes = {
   llmRateLimited: 'LlmRateLimited',
   llmBadReply: 'LlmBadReply',
   exportFailed: 'ExportFailed',
+  /** The worker cannot decrypt a workflow's input: it lacks the key it was encrypted with. */
+  payloadUndecodable: 'PayloadUndecodable',
 } as const;
+
+/** The field of the value a worker's codec puts in place of a payload it cannot decrypt: the sentence saying why. */
+export const undecodablePayloadField = 'sdwUndecodablePayload';

@@ -1,8 +1,9 @@
-// Files written whole or not at all (the one atomic writer), and whether a folder takes new files.
+// Files written whole or not at all (the one atomic writer), whether a folder takes new files, and whether a file is
+// an earlier export a run may replace.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { link, rename, rm, writeFile } from 'node:fs/promises';
+import { link, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A new file's permissions unless said otherwise (less the process's umask), as Node gives them. */
@@ -77,5 +78,35 @@ export async function canWriteIn(folder: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** How much of an existing file is read to tell whether it is an earlier export. */
+const exportSniffBytes = 1024 * 1024;
+
+/**
+ * Whether `file` may be replaced by a run's export: it does not exist, or it is an earlier sdw-etl export (a JSON
+ * array written one user per line, as the export writes it: empty, or a first line holding a user with an id).
+ */
+export async function isEarlierExport(file: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return false;
+    const start = Buffer.alloc(exportSniffBytes);
+    const { bytesRead } = await handle.read(start, 0, exportSniffBytes, 0);
+    const lines = start.subarray(0, bytesRead).toString('utf8').split('\n');
+    if (lines[0] !== '[') return false;
+    if (lines[1] === ']' || (lines[1] === '' && lines[2] === ']')) return true;
+    const first = JSON.parse((lines[1] ?? '').replace(/,$/, '')) as unknown;
+    return typeof first === 'object' && first !== null && Number.isSafeInteger((first as { id?: unknown }).id);
+  } catch {
+    return false;
+  } finally {
+    await handle.close();
   }
 }

@@ -1,8 +1,11 @@
 // What happens to a customer and what a run counts: the outcome each customer ends with, and the tally of them.
 // Workflows, activities, the client and the reports share these shapes; nothing here does I/O.
 
-/** `already_loaded`: the customer's campaign message was loaded by an earlier run; nothing was done this time. */
-export type CustomerStatus = 'loaded' | 'skipped' | 'failed' | 'already_loaded';
+/**
+ * `already_loaded`: the customer's campaign message was loaded by an earlier run; nothing was done this time.
+ * `not_processed`: the run ended (was cancelled) before it reached the customer; nothing was tried for it.
+ */
+export type CustomerStatus = 'loaded' | 'skipped' | 'failed' | 'already_loaded' | 'not_processed';
 export type CustomerSource = 'api' | 'mock';
 export type MessageSource = 'llm' | 'template';
 /** A customer's three steps: extract, transform, load. */
@@ -77,6 +80,7 @@ export interface Counts {
   skipped: number;
   failed: number;
   alreadyLoaded: number;
+  notProcessed: number;
   fromMock: number;
   templated: number;
   promptTokens: number;
@@ -91,6 +95,7 @@ export const emptyCounts = (): Counts => ({
   skipped: 0,
   failed: 0,
   alreadyLoaded: 0,
+  notProcessed: 0,
   fromMock: 0,
   templated: 0,
   promptTokens: 0,
@@ -98,16 +103,17 @@ export const emptyCounts = (): Counts => ({
 });
 
 /** The count each status adds to. */
-const statusCount: Record<CustomerStatus, keyof Counts> = {
+const countOf: Record<CustomerStatus, keyof Counts> = {
   loaded: 'loaded',
   skipped: 'skipped',
   failed: 'failed',
+  not_processed: 'notProcessed',
   already_loaded: 'alreadyLoaded',
 };
 
 /** Adds one customer's outcome to a run's counts. */
 export function tally(counts: Counts, outcome: CustomerOutcome): void {
-  counts[statusCount[outcome.status]] += 1;
+  counts[countOf[outcome.status]] += 1;
   if (outcome.source === 'mock') counts.fromMock += 1;
   if (outcome.messageSource === 'template') counts.templated += 1;
   counts.promptTokens += outcome.tokens.promptTokens;

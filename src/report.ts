@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { estimateCostUsd } from './pricing';
+import { ReportDigest } from './report-digest';
 import type { Counts, CustomerOutcome, InvalidRow } from './outcomes';
 import type { BankApiOutage, SinkChoice } from './workflows/api';
 
@@ -61,7 +62,7 @@ export function reportAsTable(report: RunReport): string {
     `Run ${printable(report.runId)}: ${report.state}${report.retryOf ? ` (retry of ${printable(report.retryOf)})` : ''}`,
     `  started ${report.startedAt}, ended ${report.endedAt ?? '-'}`,
     `  campaign ${printable(report.campaign)}, input ${printable(report.input)}, sink ${report.sink}, export ${printable(report.export ?? '-')}`,
-    `  rows ${c.rows}: loaded ${c.loaded}, already loaded ${c.alreadyLoaded}, skipped ${c.skipped}, failed ${c.failed}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
+    `  rows ${c.rows}: loaded ${c.loaded}, already loaded ${c.alreadyLoaded}, skipped ${c.skipped}, failed ${c.failed}${c.notProcessed ? `, not processed ${c.notProcessed}` : ''}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
     `  from mock ${c.fromMock}, template messages ${c.templated}`,
     `  tokens ${c.promptTokens} in + ${c.completionTokens} out, estimated ${usd(report.estimatedCostUsd)} (prices of ${report.pricesTakenOn})`,
     ...report.bankApiOutages.map(
@@ -93,25 +94,34 @@ export function reportAsTable(report: RunReport): string {
 const htmlTemplate = (): string => readFileSync(path.join(__dirname, '..', 'assets', 'report.html'), 'utf8');
 
 /**
- * The HTML report: one self-contained file (no server, no network) holding the report's JSON and the page that
- * draws it. The JSON is streamed as text chunks (decoded, so no character is split), so a report of a million
- * customers never sits whole in memory.
+ * The HTML report: one self-contained file (no server, no network) holding the report's head, its overview and the
+ * customers it lists (see report-digest.ts), and the page that draws them; under maxHtmlReportBytes whatever the
+ * run's length.
  */
 export async function writeHtmlReport(
-  reportJson: AsyncIterable<string> | Iterable<string>,
+  head: ReportHead,
+  digest: ReportDigest,
+  invalidRows: InvalidRow[],
   write: (text: string) => Promise<void>,
 ): Promise<void> {
   const [before, after] = htmlTemplate().split('/*REPORT_JSON*/');
   if (after === undefined) throw new Error('assets/report.html has no /*REPORT_JSON*/ placeholder.');
+  const listed = digest.result(invalidRows);
+  const data = JSON.stringify({ ...head, overview: listed.overview, invalidRows: listed.invalidRows });
   await write(before!);
   // "<" never appears in JSON outside strings, and inside them \u003c means the same: no "</script>" can end the data.
-  for await (const chunk of reportJson) await write(chunk.replaceAll('<', '\\u003c'));
-  await write(after);
+  const safe = (json: string): string => json.replaceAll('<', '\\u003c');
+  await write(`${safe(data.replace(/}$/, ''))},"customers":[`);
+  for (const [i, customer] of listed.customers.entries()) await write(`${i === 0 ? '' : ','}${safe(customer)}`);
+  await write(`]}${after}`);
 }
 
 export async function htmlReport(report: RunReport): Promise<string> {
+  const { invalidRows, customers, ...head } = report;
+  const digest = new ReportDigest();
+  for (const customer of customers) digest.add(customer);
   const parts: string[] = [];
-  await writeHtmlReport([JSON.stringify(report)], (text) => {
+  await writeHtmlReport(head, digest, invalidRows, (text) => {
     parts.push(text);
     return Promise.resolve();
   });

@@ -13,8 +13,12 @@ import { openLlmQuota, type LlmQuota } from './activities/llm/quota';
 import { openRecordStore, type OpenStore } from './activities/store';
 import { dataConverterFor } from './codec';
 import type { Config } from './config';
+import { startRetention } from './retention';
 import { checkNamespace } from './temporal-checks';
 import { maxConcurrency } from './workflows/api';
+
+/** The workflow interceptor that fails a run this worker cannot decrypt at once; bundles must include it. */
+export const workflowInterceptorModule = require.resolve('./workflows/undecodable-input');
 
 /**
  * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
@@ -65,15 +69,20 @@ export async function createWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      dataConverter: dataConverterFor(config.encryption),
+      dataConverter: dataConverterFor(config.encryption, 'worker'),
+      // A prebuilt bundle carries the interceptor itself (bundleWorkflowCode's workflowInterceptorModules).
       ...(options.workflowBundle
         ? { workflowBundle: options.workflowBundle }
-        : { workflowsPath: require.resolve('./workflows') }),
+        : {
+            workflowsPath: require.resolve('./workflows'),
+            interceptors: { workflowModules: [workflowInterceptorModule] },
+          }),
       activities: createActivities({
         store,
         apiUrl: config.apiUrl,
         llm: config.llm ? createLlmClient(config.llm) : undefined,
         llmQuota,
+        folders: config.folders,
       }),
       // Every customer in flight runs its steps as local activities: as many slots as a run's largest concurrency.
       maxConcurrentLocalActivityExecutions: maxConcurrency,
@@ -83,11 +92,17 @@ export async function createWorker(
     if (ownsConnection) await connection.close();
     throw err;
   }
+  const openStore = store;
   return {
     async run(until) {
+      const stopRetention =
+        config.retentionMs === undefined
+          ? undefined
+          : startRetention(openStore, config.retentionMs, Runtime.instance().logger);
       try {
         await (until ? worker.runUntil(until) : worker.run());
       } finally {
+        stopRetention?.();
         await closeStores();
         if (ownsConnection) await connection.close();
       }

@@ -19,14 +19,25 @@ import { defaultRunOptions, type RunOptions, type RunSummary } from '../src/work
 import { loadSeed, startBankApi, type BankApiFaults, type BankApiSimulator } from '../src/simulators/bank-api';
 import { startLlm, type LlmFaults, type LlmSimulator } from '../src/simulators/llm';
 import { createWorker } from '../src/worker';
+import type { AllowedFolders } from '../src/paths';
 
 export const root = path.resolve(__dirname, '..');
 export const seedFile = path.join(root, 'data', 'customers.json');
 export const seed = (): Customer[] => loadSeed(seedFile);
 
+const scratchRoot = (): string => process.env.SDW_TEST_SCRATCH ?? '/tmp';
+
 export function scratchDir(): string {
-  return mkdtempSync(path.join(process.env.SDW_TEST_SCRATCH ?? '/tmp', 'case-'));
+  return mkdtempSync(path.join(scratchRoot(), 'case-'));
 }
+
+/** Workers in tests read and write anywhere under the tests' scratch folder, where every test keeps its files. */
+export const scratchFolders = (): AllowedFolders => ({ inputDirs: [scratchRoot()], outputDirs: [scratchRoot()] });
+/** The same folders as a worker process or the sdw-etl command reads them from the environment. */
+export const scratchFolderEnv = (): Record<string, string> => ({
+  SDW_INPUT_DIRS: scratchRoot(),
+  SDW_OUTPUT_DIR: scratchRoot(),
+});
 
 export function writeCsv(dir: string, text: string, name = 'customers.csv'): string {
   const file = path.join(dir, name);
@@ -52,6 +63,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     databaseUrl: undefined,
     llmQuota: undefined,
     encryption: undefined,
+    folders: scratchFolders(),
+    retentionMs: undefined,
     ...overrides,
   };
 }
@@ -184,6 +197,7 @@ export const cliEnv = (pipeline: Pipeline): Record<string, string> => ({
   TEMPORAL_ADDRESS: pipeline.config.temporal.connection.address,
   SDW_TASK_QUEUE: pipeline.config.temporal.taskQueue,
   SDW_API_URL: pipeline.bankApi.url,
+  ...scratchFolderEnv(),
 });
 
 /** The histories of a run's batch workflows (from its latest run's child starts), read through `client`. */

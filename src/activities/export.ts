@@ -7,6 +7,7 @@ import { canWriteIn, writeAtomically, type Put } from '../files';
 import { emptyCounts, newOutcome, tally, type CustomerOutcome, type InvalidRow } from '../outcomes';
 import { pricesTakenOn } from '../pricing';
 import { reported, reportPathFor } from '../report';
+import { ReportDigest } from '../report-digest';
 import type { BankApiOutage, RunSummary, SinkChoice } from '../workflows/api';
 import { runInputRows, type CsvRow, type RunInput } from './extract';
 import { activityFailure } from './failure';
@@ -23,6 +24,8 @@ export interface ExportInput extends RunInput {
   retryOf: string | null;
   campaign: string;
   bankApiOutages: BankApiOutage[];
+  /** Rows the run's pages read: the rows after them were never reached, so no record of theirs is looked for. */
+  rowsRead?: number;
 }
 
 export type ExportResult = Omit<RunSummary, 'runId' | 'startedAt'>;
@@ -60,14 +63,17 @@ export async function exportResults(
   const counts = emptyCounts();
   const invalidRows: InvalidRow[] = [];
   let estimatedCostUsd = 0;
+  const digest = new ReportDigest();
 
   /** One pass over the CSV writes the users (when there is an export) and the report's customer list side by side. */
   const scan = async (putUser: Put | null, putCustomer: Put): Promise<void> => {
     let firstCustomer = true;
     let firstUser = true;
     if (putUser) await putUser('[\n');
-    const rows = withRecordsReadAhead(runInputRows(input, store.inputRows), (ids) =>
-      store.readRecords(input.runId, ids),
+    const rows = withRecordsReadAhead(
+      runInputRows(input, store.inputRows),
+      (ids) => store.readRecords(input.runId, ids),
+      input.rowsRead ?? Infinity,
     );
     for await (const { row, record: reading } of rows) {
       counts.rows += 1;
@@ -86,7 +92,9 @@ export async function exportResults(
       tally(counts, record.outcome);
       const customer = reported(record.outcome);
       estimatedCostUsd += customer.estimatedCostUsd;
-      await putCustomer(`${firstCustomer ? '' : ',\n'}    ${JSON.stringify(customer)}`);
+      const json = JSON.stringify(customer);
+      digest.add(customer, json);
+      await putCustomer(`${firstCustomer ? '' : ',\n'}    ${json}`);
       firstCustomer = false;
       if (putUser && record.customer) {
         await putUser(`${firstUser ? '' : ',\n'}  ${JSON.stringify(record.customer)}`);
@@ -123,6 +131,7 @@ export async function exportResults(
       },
       invalidRows,
       customersFile,
+      digest,
     );
   } finally {
     await rm(customersFile, { force: true });
@@ -142,20 +151,28 @@ export async function exportResults(
 type Reading = Promise<CustomerRecord | undefined>;
 type ReadRow = { row: CsvRow; record: Reading | null };
 
+/** The record of a row the run never reached: none, without asking the store. */
+const neverReached: Reading = Promise.resolve(undefined);
+
 /**
  * The CSV's rows in order, each first sighting of an id with its record being read (null for invalid rows and
- * repeated ids): the records of recordsPerRead rows are read at once, while the rows before them are written.
+ * repeated ids): the records of recordsPerRead rows are read at once, while the rows before them are written. Rows
+ * after the first `rowsRead` were never reached: a cancelled run's export of a long list takes seconds, not a read
+ * of every row's record.
  */
 async function* withRecordsReadAhead(
   rows: AsyncIterable<CsvRow>,
   readMany: (ids: number[]) => Promise<Map<number, CustomerRecord>>,
+  rowsRead: number,
 ): AsyncGenerator<ReadRow> {
   const seen = new Set<number>();
+  let index = 0;
   const startReading = (chunk: { row: CsvRow; id: number | null }[]): ReadRow[] => {
-    const ids = chunk.flatMap(({ id }) => (id === null ? [] : [id]));
+    const ids = chunk.flatMap(({ id }) => (id === null || id < 0 ? [] : [id]));
     const read = ids.length > 0 ? readMany(ids) : Promise.resolve(new Map<number, CustomerRecord>());
     return chunk.map(({ row, id }) => {
       if (id === null) return { row, record: null };
+      if (id < 0) return { row, record: neverReached };
       const record = read.then((records) => records.get(id));
       record.catch(() => undefined); // its failure is met when its row's turn comes, not as an unhandled rejection
       return { row, record };
@@ -166,7 +183,9 @@ async function* withRecordsReadAhead(
   for await (const row of rows) {
     const first = !('invalid' in row) && !seen.has(row.id);
     if (first) seen.add(row.id);
-    chunk.push({ row, id: first ? row.id : null });
+    // -1: a customer the run never reached, whose record is not looked for.
+    const reached = ++index <= rowsRead;
+    chunk.push({ row, id: first ? (reached ? row.id : -1) : null });
     if (chunk.length >= recordsPerRead) {
       const next = startReading(chunk);
       chunk = [];
@@ -181,6 +200,7 @@ async function* withRecordsReadAhead(
 function notProcessed(id: number, line: number, cancelled: boolean): CustomerOutcome {
   return {
     ...newOutcome(id, line),
+    status: 'not_processed',
     error: {
       reason: 'not_processed',
       message: cancelled

@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { activityFailure } from './failure';
 import { failureTypes } from '../failures';
 import type { CustomerRow, InvalidRow } from '../outcomes';
+import { maxPageBytes } from '../workflows/api';
 import type { CustomerRecord, InputRow, InputRows } from './store/store';
 
 /** Where the next page of the CSV starts. */
@@ -43,8 +44,12 @@ export function idProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** The header cells, quoted in an error only when they read as column names: never a line of some other file. */
-function headerNames(cells: string[]): string {
+/**
+ * The header cells, quoted in an error only when the file is named as a CSV and they read as column names: never a
+ * line of some other file (a key, a password file) a run was pointed at.
+ */
+function headerNames(input: string, cells: string[]): string {
+  if (!/\.(csv|tsv|txt)$/i.test(input)) return '';
   const names = cells.filter((cell) => cell !== '');
   if (names.length === 0 || names.some((cell) => !/^[\p{L}\p{N} _.-]{1,40}$/u.test(cell))) return '';
   return ` (found: ${names.join(', ')})`;
@@ -122,7 +127,9 @@ export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenera
       if (column < 0) {
         column = record.findIndex((cell) => cell.toLowerCase() === headerName);
         if (column < 0) {
-          throw inputFailure(`The input file ${input} has no UserID column in its header${headerNames(record)}.`);
+          throw inputFailure(
+            `The input file ${input} has no UserID column in its header${headerNames(input, record)}.`,
+          );
         }
         continue;
       }
@@ -136,7 +143,11 @@ export async function* readCsvRows(input: string, from?: CsvCursor): AsyncGenera
     }
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
-    throw inputFailure(`The input file ${input} is not a readable CSV: ${(err as Error).message}`);
+    // The parser's own message may quote the file's content: only where it stopped is said.
+    const line = (err as { lines?: unknown }).lines;
+    throw inputFailure(
+      `The input file ${input} is not a readable CSV${typeof line === 'number' ? ` (line ${line})` : ''}.`,
+    );
   } finally {
     parser.destroy();
   }
@@ -182,21 +193,34 @@ async function* readStoredRows(stored: InputRows, runId: string, from?: CsvCurso
   }
 }
 
-/** Reads the next page of customer ids; rows that are not ids, and ids repeated within the page, are reported. */
-export async function readUserIds(rows: AsyncIterable<CsvRow>, pageSize: number): Promise<UserIdPage> {
+/**
+ * Reads the next page of customer ids, at most `pageSize` rows and about `pageBytes` of result; rows that are not
+ * ids, and ids repeated within the page, are reported.
+ */
+export async function readUserIds(
+  rows: AsyncIterable<CsvRow>,
+  pageSize: number,
+  pageBytes = maxPageBytes,
+): Promise<UserIdPage> {
   const page: UserIdPage = { ids: [], invalid: [], next: undefined };
   const seen = new Set<number>();
   let read = 0;
+  let bytes = 0;
+  const add = <T>(list: T[], item: T): void => {
+    list.push(item);
+    bytes += Buffer.byteLength(JSON.stringify(item)) + 1;
+  };
   for await (const row of rows) {
     if ('invalid' in row) {
-      page.invalid.push(row.invalid);
+      add(page.invalid, row.invalid);
     } else if (seen.has(row.id)) {
-      page.invalid.push({ line: row.line, value: String(row.id), reason: 'duplicate' });
+      add(page.invalid, { line: row.line, value: String(row.id), reason: 'duplicate' });
     } else {
       seen.add(row.id);
-      page.ids.push({ id: row.id, line: row.line });
+      add(page.ids, { id: row.id, line: row.line });
     }
-    if (++read >= pageSize) {
+    // The page ends at its rows or at its bytes (a row set aside can be a hundred times an id's size).
+    if (++read >= pageSize || bytes >= pageBytes) {
       page.next = row.next;
       break;
     }

@@ -2,6 +2,8 @@
 import { Context, log } from '@temporalio/activity';
 import type { Customer } from '../customer';
 import type { TokenUsage } from '../outcomes';
+import { failureTypes } from '../failures';
+import { inputProblem, outputProblem, type AllowedFolders } from '../paths';
 import type { SinkChoice } from '../workflows/api';
 import * as bankApi from './bank-api';
 import { exportResults, type ExportInput, type ExportResult } from './export';
@@ -19,6 +21,7 @@ import type { LlmQuota } from './llm/quota';
 import { deliverTo } from './sinks';
 import type { Delivered, Delivery } from './sinks/sink';
 import type { CampaignEntry, ChosenMessage, CustomerRecord, RecordStore } from './store/store';
+import { activityFailure } from './failure';
 
 export interface ActivityDeps {
   /** Where each customer's record waits for the export. */
@@ -29,6 +32,8 @@ export interface ActivityDeps {
   llm: LlmClient | undefined;
   /** The quota every worker's LLM calls share; undefined: no cap. */
   llmQuota?: LlmQuota;
+  /** The only folders a run may read its list from and write its export to. */
+  folders: AllowedFolders;
 }
 
 export type LoadResult = Delivered & { attempt: number };
@@ -45,9 +50,30 @@ export type CampaignMessage = WrittenMessage & { chosenBy: string | null };
 const noTokens = { promptTokens: 0, completionTokens: 0 };
 
 export const createActivities = (deps: ActivityDeps) => {
+  /** Refuses, for good, a run whose input or output lies outside the worker's folders (symlinks followed). */
+  const confine = async (paths: { input?: string; output?: string; exportFailure?: boolean }): Promise<void> => {
+    const problem =
+      (paths.input === undefined ? undefined : await inputProblem(paths.input, deps.folders)) ??
+      (paths.output === undefined ? undefined : await outputProblem(paths.output, deps.folders));
+    if (problem === undefined) return;
+    const type = paths.exportFailure ? failureTypes.exportFailed : failureTypes.inputInvalid;
+    throw activityFailure(type, problem, { nonRetryable: true });
+  };
   return {
     /** A page of ids; the ids the run already processed from an earlier page are set aside as duplicates. */
-    readUserIds: async (args: RunInput & { cursor: CsvCursor | undefined; pageSize: number }): Promise<UserIdPage> => {
+    readUserIds: async (
+      args: RunInput & {
+        cursor: CsvCursor | undefined;
+        pageSize: number;
+        /** The run's export, checked with its first page so a run that could not export never starts. */
+        output?: string;
+      },
+    ): Promise<UserIdPage> => {
+      // A stored input is no file of this worker's: only a file is confined.
+      await confine({
+        input: args.inputStored ? undefined : args.input,
+        output: args.cursor ? undefined : args.output,
+      });
       const page = await readUserIds(runInputRows(args, deps.store.inputRows, args.cursor), args.pageSize);
       return setAsideProcessed(page, (ids) => deps.store.readRecords(args.runId, ids));
     },
@@ -114,6 +140,7 @@ export const createActivities = (deps: ActivityDeps) => {
       await deps.store.markLoaded(args.loadedInto.campaign, args.runId, args.loadedInto.ids);
     },
     exportResults: async (args: ExportInput): Promise<ExportResult> => {
+      await confine({ input: args.inputStored ? undefined : args.input, output: args.output, exportFailure: true });
       const result = await exportResults(deps.store, args, (rows) => Context.current().heartbeat(rows));
       log.info('Run exported', { runId: args.runId, exportFile: result.exportPath, reportFile: result.reportPath });
       return result;

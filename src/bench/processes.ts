@@ -221,6 +221,8 @@ export async function startBenchEnvironment(options: {
       TEMPORAL_ADDRESS: server.address,
       SDW_TASK_QUEUE: taskQueue,
       SDW_DATA_DIR: path.join(dir, 'data'),
+      SDW_INPUT_DIRS: dir,
+      SDW_OUTPUT_DIR: dir,
       OPENAI_BASE_URL: llm.baseURL,
       OPENAI_API_KEY: 'sk-bench',
       ...(encryptionKey ? { SDW_ETL_ENCRYPTION_KEY: encryptionKey } : {}),

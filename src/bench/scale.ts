@@ -1,16 +1,44 @@
 // The scale check: N rows through the pipeline on a dev server of its own, the LLM simulator at zero latency.
 // Prints the largest history of any run of the chain, the worker's peak memory, and the throughput.
 //   npm run scale -- [--rows 100000] [--concurrency 100] [--batch-size 100] [--page-size 5000] [--store postgres]
+//                    [--cancel-after 60]
 // With --store postgres, the records and the input live in a PostgreSQL of its own, and the store's cost per customer
-// (milliseconds to store the input, rows and bytes) is printed too.
-import { mkdtempSync, rmSync } from 'node:fs';
+// (milliseconds to store the input, rows and bytes) is printed too. With --cancel-after, the run is cancelled after so
+// many seconds: it prints how long the cancelled run took to export and close, its counts (not_processed among them)
+// and the size of its HTML report.
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import type { WorkflowHandle } from '@temporalio/client';
+import { reportPathFor, htmlReportPathFor } from '../report';
 import { positiveInt } from '../cli/context';
 import { defaultRunOptions, maxBatchSize, maxConcurrency, progressQuery } from '../workflows/api';
 import { startBenchPostgres, type BenchPostgres } from './postgres';
-import { saveResults, sleep, startBenchEnvironment } from './processes';
+import { saveResults, sleep, startBenchEnvironment, type BenchEnvironment } from './processes';
+
+/** Cancels the run after `seconds`; returns what the cancelled run's close and reports took. */
+async function cancelAndMeasure(env: BenchEnvironment, handle: WorkflowHandle, seconds: number, command: string) {
+  await sleep(seconds * 1000);
+  const cancelledAt = Date.now();
+  await handle.cancel();
+  await handle.result().catch(() => undefined);
+  const closeSeconds = (Date.now() - cancelledAt) / 1000;
+  const reportFile = reportPathFor(path.join(env.dir, 'SDW2023_final.json'), handle.workflowId);
+  const html = readFileSync(htmlReportPathFor(reportFile), 'utf8');
+  const data = /<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html)![1]!;
+  const report = JSON.parse(data) as { counts: Record<string, number>; overview: { customersListed: number } };
+  return {
+    date: new Date().toISOString(),
+    command,
+    cancelledAfterSeconds: seconds,
+    cancelToClosedSeconds: Number(closeSeconds.toFixed(1)),
+    counts: report.counts,
+    htmlReportBytes: Buffer.byteLength(html),
+    htmlCustomersListed: report.overview.customersListed,
+    jsonReportBytes: statSync(reportFile).size,
+  };
+}
 
 async function main(): Promise<void> {
   const flags = new Command('scale')
@@ -25,6 +53,7 @@ async function main(): Promise<void> {
     )
     .addOption(new Option('--store <store>', 'where records (and the input) live').choices(['files', 'postgres']))
     .option('--keep', 'keep the scratch folder (database, records, export)')
+    .option('--cancel-after <s>', 'cancel the run after so many seconds and measure its close', positiveInt(86_400))
     .parse()
     .opts<{
       rows: number;
@@ -33,6 +62,7 @@ async function main(): Promise<void> {
       pageSize: number;
       store?: 'files' | 'postgres';
       keep?: boolean;
+      cancelAfter?: number;
     }>();
 
   const pgDir = flags.store === 'postgres' ? mkdtempSync(path.join(os.tmpdir(), 'sdw-etl-scale-pg-')) : undefined;
@@ -51,6 +81,13 @@ async function main(): Promise<void> {
     console.log(
       `Run ${runId}: ${flags.rows} rows, concurrency ${flags.concurrency}, batches of ${flags.batchSize}, pages of ${flags.pageSize}`,
     );
+    if (flags.cancelAfter !== undefined) {
+      const command = `npm run scale -- --rows ${flags.rows} --concurrency ${flags.concurrency} --cancel-after ${flags.cancelAfter}`;
+      const figures = await cancelAndMeasure(env, handle, flags.cancelAfter, command);
+      console.log(JSON.stringify(figures, null, 2));
+      console.log(`Saved to ${saveResults('scale-cancel', figures)}`);
+      return;
+    }
     let finished = false;
     const result = handle.result().finally(() => (finished = true));
     while (!finished) {

@@ -3,7 +3,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../client';
-import { ConfigError, loadConfig, type Config } from '../config';
+import { ConfigError, durationMs, loadConfig, type Config } from '../config';
 import { printable } from '../report';
 
 /** A mistake the user can fix: printed as one sentence, exit code 1. */
@@ -106,11 +106,10 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** A duration such as 30s, 15m or 1h, in milliseconds. */
 export function duration(value: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError(`expected a duration such as 30s, 15m, 1h or 30d, got "${value}".`);
-  return Number(match[1]) * durationUnits[match[2]!]!;
+  const ms = durationMs(value);
+  if (ms === undefined)
+    throw new InvalidArgumentError(`expected a duration such as 30s, 15m, 1h or 30d, got "${value}".`);
+  return ms;
 }

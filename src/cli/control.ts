@@ -1,14 +1,14 @@
 // Commands on a run that exists: status, pause, resume, cancel, retry-failed.
 import path from 'node:path';
 import type { Command } from 'commander';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { newRunId, runHandle, runOptionsOf, runUrl } from '../client';
 import { runIdProblem, validRunId } from '../run-id';
 import { printable, reportPathFor } from '../report';
 import { rebuildReport } from '../report-from-history';
 import { pauseSignal, progressQuery, resumeSignal, searchAttributes, type Progress } from '../workflows/api';
 import { action, UsageError, withClient } from './context';
-import { followAndSummarize, startOrRefuse } from './run';
+import { followAndSummarize, rootCause, startOrRefuse } from './run';
 import { refuseExistingRun, retryInput } from './stored-input';
 
 /** The run's status as Temporal knows it; a run id that names no run is one clear sentence. */
@@ -41,6 +41,15 @@ function printProgress(p: Progress): void {
   console.log(`  rows read   ${c.rows} (${c.invalid} invalid, ${c.duplicates} duplicates)`);
   console.log(`  from mock   ${c.fromMock}, templated ${c.templated}`);
   console.log(`  bank API    ${bankApiLine(p)}`);
+}
+
+/** The sentence a failed run ended with: its innermost cause's. */
+async function whyFailed(handle: WorkflowHandle): Promise<string> {
+  const err: unknown = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return err instanceof Error ? rootCause(err) : 'unknown';
 }
 
 /** The runs retry-failed made of a run, oldest first. */
@@ -76,6 +85,8 @@ export function registerControl(program: Command): void {
           } else {
             const options = await runOptionsOf(runHandle(client, runId));
             console.log(`Run ${printable(runId)}: ${status.toLowerCase()}`);
+            if (status === 'FAILED')
+              console.log(`  why         ${printable(await whyFailed(runHandle(client, runId)))}`);
             console.log(`Report: ${printable(reportPathFor(options.output, runId))}`);
           }
           console.log(`Web UI: ${runUrl(config, runId)}`);
@@ -163,7 +174,13 @@ export function registerControl(program: Command): void {
           if (!validRunId(retryId)) throw new UsageError(runIdProblem(retryId));
           const folder = path.dirname(options.output);
           await refuseExistingRun(client, retryId);
-          const input = await retryInput(config, retryId, ids, path.join(folder, `${retryId}.retry.csv`));
+          // Without a shared store the list goes where workers read lists (SDW_INPUT_DIRS' first folder).
+          const input = await retryInput(
+            config,
+            retryId,
+            ids,
+            path.join(config.folders.inputDirs[0]!, `${retryId}.retry.csv`),
+          );
           // The retry exports beside the first run, never over its export.
           const output = path.join(folder, `${retryId}.${path.basename(options.output)}`);
           const handle = await startOrRefuse(

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot, type Config } from '../config';
+import { withRunFolders } from '../paths';
 import { defaultRunOptions } from '../workflows/api';
 import { loadSeed, startBankApi, type BankApiSimulator } from '../simulators/bank-api';
 import { createWorker, installQuietLogging } from '../worker';
@@ -49,8 +50,11 @@ export async function demo(config: Config): Promise<number> {
 
   // The worker's own chatter would bury the run's progress; warnings and errors still show.
   installQuietLogging();
-  const worker = await createWorker(config);
+  const input = path.join(projectRoot, 'data', 'SDW2023.csv');
   const output = path.join(projectRoot, defaultRunOptions.output);
+  // The worker in this process is handed this run's folders, in memory: never a path from Temporal.
+  const handed = { ...config, folders: withRunFolders(config.folders, input, output) };
+  const worker = await createWorker(handed);
   mkdirSync(path.dirname(output), { recursive: true });
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
@@ -59,10 +63,10 @@ export async function demo(config: Config): Promise<number> {
     return await runCommand(
       {
         ...defaultRunOptions,
-        input: path.join(projectRoot, 'data', 'SDW2023.csv'),
+        input,
         output,
       },
-      config,
+      handed,
     );
   } finally {
     finish();

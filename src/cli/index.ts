@@ -116,6 +116,7 @@ program
   )
   .option('--id <runId>', 'the run id (the workflow id); generated when not given')
   .option('--detach', 'print the run id and exit without waiting')
+  .option('--force', 'replace an --output file that is not an earlier sdw-etl export')
   .action(
     action(
       async (

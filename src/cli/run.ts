@@ -14,7 +14,8 @@ import { connectClient, followRun, newRunId, runOptionsOf, runUrl, startRun } fr
 import { campaignOf, campaignProblem, validCampaign } from '../campaign';
 import { runIdProblem, validRunId } from '../run-id';
 import { ConfigError, parseUrl, type Config } from '../config';
-import { canWriteIn } from '../files';
+import { canWriteIn, isEarlierExport } from '../files';
+import { inputProblem, outputProblem } from '../paths';
 import { printable, reportPathFor, type ReportedCustomer } from '../report';
 import { rebuildReport } from '../report-from-history';
 import { checkNamespace, noWorkerMessage, workerPolls } from '../temporal-checks';
@@ -38,6 +39,8 @@ export interface RunFlags {
   campaign?: string;
   id?: string;
   detach?: boolean;
+  /** Replace an --output file that is not an earlier sdw-etl export. */
+  force?: boolean;
 }
 
 /**
@@ -76,6 +79,13 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
     if (flags.output !== undefined) console.log(`Created the output folder ${folder}.`);
   }
   if (!(await canWriteIn(folder))) throw new UsageError(`The output folder ${folder} is not writable.`);
+  // With a shared store the CLI streams the list into it: no worker reads the file, so only the output is confined.
+  const outside =
+    (config.databaseUrl ? undefined : await inputProblem(input, config.folders)) ??
+    (await outputProblem(output, config.folders));
+  if (outside) throw new UsageError(outside);
+  if (!flags.force && !(await isEarlierExport(output)))
+    throw new UsageError(`The output ${output} exists and is not an sdw-etl export; pass --force to replace it.`);
   const campaign = flags.campaign ?? campaignOf(input);
   if (!validCampaign(campaign)) throw new UsageError(campaignProblem(campaign));
   return {
@@ -121,6 +131,7 @@ export async function printSummary(client: Client, summary: RunSummary, config: 
   console.log(`  already     ${c.alreadyLoaded} (loaded by an earlier run of the campaign)`);
   console.log(`  skipped     ${c.skipped}`);
   console.log(`  failed      ${c.failed}`);
+  if (c.notProcessed > 0) console.log(`  not processed ${c.notProcessed}`);
   console.log(`  from mock   ${c.fromMock}`);
   console.log(`  templated   ${c.templated}`);
   console.log(
@@ -140,9 +151,9 @@ export async function printSummary(client: Client, summary: RunSummary, config: 
   console.log(`Web UI: ${runUrl(config, summary.runId)}`);
 }
 
-/** Exit code of a finished run: 0 when every valid row was loaded, 2 when some were skipped or failed. */
+/** Exit code of a finished run: 0 when every valid row was loaded, 2 when some were not. */
 export const exitCodeFor = (summary: RunSummary): number =>
-  summary.counts.skipped + summary.counts.failed > 0 ? 2 : 0;
+  summary.counts.skipped + summary.counts.failed + (summary.counts.notProcessed ?? 0) > 0 ? 2 : 0;
 
 /**
  * Starts a run, or says in one sentence why it cannot start: a run with that id exists, the namespace or its search
@@ -170,7 +181,7 @@ export async function startOrRefuse(
 }
 
 /** The innermost cause's message: the activity's own sentence rather than "Activity task failed". */
-function rootCause(err: Error): string {
+export function rootCause(err: Error): string {
   let cause: Error = err;
   while (cause.cause instanceof Error) cause = cause.cause;
   return cause.message;

@@ -1,5 +1,6 @@
 // A run's input streamed into the shared store before the run starts, so that no worker on any host needs the file.
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { readCsvRows } from '../activities/extract';
 import { openRecordStore } from '../activities/store';
@@ -78,7 +79,7 @@ export async function withStoredInput(
   return { ...options, inputStored: true };
 }
 
-/** A retry's ids as a run's input: in the shared store when there is one, else a CSV beside the first run's export. */
+/** A retry's ids as a run's input: in the shared store when there is one, else the CSV `file`. */
 export async function retryInput(
   config: Config,
   retryId: string,
@@ -86,6 +87,7 @@ export async function retryInput(
   file: string,
 ): Promise<Pick<RunOptions, 'input' | 'inputStored'>> {
   if (!config.databaseUrl) {
+    await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, `UserID\n${ids.join('\n')}\n`);
     return { input: file, inputStored: false };
   }

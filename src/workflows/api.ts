@@ -64,6 +64,11 @@ export const maxConcurrency = 1000;
 export const maxBatchSize = 100;
 /** A page's ids are one activity result: 20,000 rows is about 600 KB, well inside Temporal's 2 MB payload limit. */
 export const maxPageSize = 20_000;
+/**
+ * A page also ends at this many bytes of result (its rows set aside carry their values): encrypted, which adds a
+ * third in base64, it stays under 1.4 MB, inside Temporal's 2 MB payload limit whatever the rows hold.
+ */
+export const maxPageBytes = 2 ** 20;
 
 /** What a run does when its input names only the CSV (as a person typing it in the Web UI would). */
 export const defaultRunOptions: Omit<RunOptions, 'input'> = {

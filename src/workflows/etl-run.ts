@@ -175,6 +175,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       inputStored: options.inputStored,
       cursor: progress.cursor,
       pageSize: options.pageSize,
+      output: options.output,
     });
     counts.rows += page.ids.length + page.invalid.length;
     for (const row of page.invalid) tallyInvalid(counts, row);
@@ -223,6 +224,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       retryOf: options.retryOf ?? null,
       campaign: options.campaign,
       bankApiOutages: progress.bankApiOutages,
+      rowsRead: counts.rows,
     });
   });
   if (cancelled) {

@@ -12,7 +12,7 @@ import { generateCustomers, startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
 import { startWorkerProcess } from '../../src/bench/processes';
 import { progressQuery } from '../../src/workflows/api';
-import { csvOf, scratchDir, sdwEtl, seed, writeCsv } from '../helpers';
+import { csvOf, scratchDir, scratchFolderEnv, sdwEtl, seed, writeCsv } from '../helpers';
 
 // Two worker processes start here, each bundling the workflows as it starts: on a busy machine that takes minutes.
 jest.setTimeout(10 * 60_000);
@@ -32,6 +32,7 @@ test('two "hosts" and the CLI share only PostgreSQL: loaded 300, exported and re
       SDW_TASK_QUEUE: taskQueue,
       SDW_DATA_DIR: path.join(dir, name, 'data'),
       SDW_DATABASE_URL: process.env.SDW_TEST_DATABASE_URL!,
+      ...scratchFolderEnv(),
       SDW_API_URL: bankApi.url,
       OPENAI_BASE_URL: llm.baseURL,
       OPENAI_API_KEY: 'sk-many-hosts',

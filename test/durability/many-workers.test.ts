@@ -6,7 +6,7 @@ import { defaultRunOptions } from '../../src/workflows/api';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
 import { startWorkerProcess } from '../../src/bench/processes';
-import { batchHistories, csvOf, scratchDir, seed, writeCsv } from '../helpers';
+import { batchHistories, csvOf, scratchDir, seed, writeCsv, scratchFolderEnv } from '../helpers';
 
 // Slots (60 s + 1 s) / 600 = 102 ms apart.
 const llmRpm = 600;
@@ -27,6 +27,7 @@ test('two worker processes share the batches of a run, and their LLM calls toget
     SDW_TASK_QUEUE: taskQueue,
     SDW_DATA_DIR: dir,
     SDW_DATABASE_URL: process.env.SDW_TEST_DATABASE_URL!,
+    ...scratchFolderEnv(),
     OPENAI_BASE_URL: llm.baseURL,
     OPENAI_API_KEY: 'sk-x',
   };

@@ -9,7 +9,7 @@ import { defaultRunOptions } from '../../src/workflows/api';
 import { generateCustomers, startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
 import { startDevServer, startWorkerProcess, type WorkerProcess } from '../../src/bench/processes';
-import { csvOf, downUrl, scratchDir, seed, writeCsv } from '../helpers';
+import { csvOf, downUrl, scratchDir, seed, writeCsv, scratchFolderEnv } from '../helpers';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 // A worker process (bundling the workflows as it starts), two server starts and 200 customers: on a busy machine
@@ -39,6 +39,7 @@ test('a Temporal server killed for 15 s mid-run and started again on the same da
       TEMPORAL_ADDRESS: address,
       SDW_TASK_QUEUE: taskQueue,
       SDW_DATA_DIR: dir,
+      ...scratchFolderEnv(),
       OPENAI_BASE_URL: llm.baseURL,
       OPENAI_API_KEY: 'sk-x',
     };

@@ -9,7 +9,7 @@ import { defaultRunOptions } from '../../src/workflows/api';
 import { generateCustomers, startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
 import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
 import { startWorkerProcess } from '../../src/bench/processes';
-import { csvOf, scratchDir, seed, writeCsv } from '../helpers';
+import { csvOf, scratchDir, seed, writeCsv, scratchFolderEnv } from '../helpers';
 
 const customers = 300;
 // Two worker processes start here, each bundling the workflows as it starts, then 300 customers run: on a busy
@@ -43,6 +43,7 @@ describe('a worker killed mid-run', () => {
       TEMPORAL_ADDRESS: process.env.SDW_TEST_TEMPORAL_ADDRESS!,
       SDW_TASK_QUEUE: taskQueue,
       SDW_DATA_DIR: dataDir,
+      ...scratchFolderEnv(),
       OPENAI_BASE_URL: llm.baseURL,
       OPENAI_API_KEY: 'sk-crash-test',
     };

@@ -1,13 +1,17 @@
 // A misconfigured cluster, as an operator meets it: each problem is one sentence naming it and the command that fixes it.
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { csvOf, scratchDir, sdwEtl, writeCsv, createBareNamespace } from '../helpers';
+import { csvOf, scratchDir, sdwEtl, writeCsv, createBareNamespace, scratchFolderEnv } from '../helpers';
 
 describe('a misconfigured Temporal cluster', () => {
   const address = process.env.SDW_TEST_TEMPORAL_ADDRESS!;
   const dir = scratchDir();
   const input = writeCsv(dir, csvOf([2]), 'one.csv');
-  const env = (more: Record<string, string>): Record<string, string> => ({ TEMPORAL_ADDRESS: address, ...more });
+  const env = (more: Record<string, string>): Record<string, string> => ({
+    TEMPORAL_ADDRESS: address,
+    ...scratchFolderEnv(),
+    ...more,
+  });
 
   test('a namespace that does not exist is named with the command that creates it', async () => {
     const ran = await sdwEtl(['run', '--input', input], env({ TEMPORAL_NAMESPACE: 'no-such-namespace' }), dir);

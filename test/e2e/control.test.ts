@@ -112,13 +112,15 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
 
     const report = JSON.parse(readFileSync(reportPathFor(output, runId), 'utf8')) as {
       state: string;
-      counts: { loaded: number; failed: number };
+      counts: { loaded: number; failed: number; notProcessed: number };
       customers: CustomerOutcome[];
     };
     expect(report.state).toBe('cancelled');
     expect(report.customers.map((c) => c.id)).toEqual(ids);
     const loaded = report.customers.filter((c) => c.status === 'loaded');
-    const notReached = report.customers.filter((c) => c.error?.reason === 'not_processed');
+    // Never reached: a status of their own, not failed.
+    const notReached = report.customers.filter((c) => c.status === 'not_processed');
+    expect(report.counts).toMatchObject({ failed: 0, notProcessed: ids.length - openBatchesHold });
     expect(loaded.map((c) => c.id)).toEqual(ids.slice(0, openBatchesHold));
     expect(notReached.map((c) => c.id)).toEqual(ids.slice(openBatchesHold));
     expect(loaded.length + notReached.length).toBe(ids.length);

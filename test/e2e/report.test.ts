@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { RunReport } from '../../src/report';
+import type { ReportOverview } from '../../src/report-digest';
 import { launchBrowser, newPage, screenshot } from '../browser';
 import { cliEnv, sdwEtl, startPipeline, type Pipeline, type RunResult } from '../helpers';
 
@@ -76,7 +77,10 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
   test('the HTML report is written beside the JSON one, holds the same report, and needs nothing from a network', () => {
     const html = readFileSync(run.summary.htmlReportPath, 'utf8');
     expect(path.dirname(run.summary.htmlReportPath)).toBe(path.dirname(run.summary.reportPath));
-    expect(embeddedReport(html)).toEqual(fileReport);
+    // A short run's page lists every customer, with the overview its charts draw.
+    const { overview, ...embedded } = embeddedReport(html) as RunReport & { overview: ReportOverview };
+    expect(embedded).toEqual(fileReport);
+    expect(overview).toMatchObject({ customersShown: 'all', customers: fileReport.customers.length });
     // Nothing outside the embedded data loads anything (the data itself holds the CSV's markup, as text).
     const page = html.replace(/(<script id="report-data" type="application\/json">)[\s\S]*?(<\/script>)/, '$1$2');
     expect(page).not.toMatch(/\b(src|href)=|url\(|@import|fetch\(|XMLHttpRequest/);
@@ -128,7 +132,11 @@ describe('sdw-etl report: any past run, rebuilt from Temporal, as a table, JSON 
     const ran = await sdwEtl(['report', run.runId, '--format', 'html', '--out', out], env, pipeline.dir);
     expect(ran.code).toBe(0);
     expect(ran.stdout).toContain(`written to ${out}`);
-    expect(embeddedReport(readFileSync(out, 'utf8'))).toEqual({ ...fileReport, madeFrom: 'temporal' });
+    const { overview, ...rebuilt } = embeddedReport(readFileSync(out, 'utf8')) as RunReport & {
+      overview: ReportOverview;
+    };
+    expect(rebuilt).toEqual({ ...fileReport, madeFrom: 'temporal' });
+    expect(overview).toMatchObject({ customersShown: 'all', customers: fileReport.customers.length });
 
     const unknown = await sdwEtl(['report', 'no-such-run'], env, pipeline.dir);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'sdw-etl: No run with id no-such-run exists.']);

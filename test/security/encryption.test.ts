@@ -4,10 +4,12 @@ import { EncryptionCodec, parseEncryptionKeys, payloadToJson } from '../../src/c
 import { startCodecServer } from '../../src/codec-server';
 import { ConfigError } from '../../src/config';
 import { runHandle } from '../../src/client';
-import { batchHistories, csvOf, sdwEtl, seed, startPipeline, type Pipeline } from '../helpers';
+import path from 'node:path';
+import { batchHistories, cliEnv, csvOf, sdwEtl, seed, startPipeline, writeCsv, type Pipeline } from '../helpers';
 
 const key = (): string => randomBytes(32).toString('base64');
-const keys = parseEncryptionKeys(`k2026:${key()}`);
+const clientKey = `k2026:${key()}`;
+const keys = parseEncryptionKeys(clientKey);
 
 describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
   let pipeline: Pipeline;
@@ -88,6 +90,40 @@ describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
       'sdw-etl: A payload is encrypted with key "k2026", which SDW_ETL_ENCRYPTION_KEY does not hold.',
     );
   });
+});
+
+describe('a worker that cannot decrypt a run', () => {
+  const cannot = 'This worker cannot decrypt the run: it is encrypted with key "k2026"';
+  test.each([
+    ['has no key', undefined, `${cannot} and the worker has no SDW_ETL_ENCRYPTION_KEY.`],
+    ['holds other keys', `other:${key()}`, `${cannot}, which the worker's SDW_ETL_ENCRYPTION_KEY does not hold.`],
+    [
+      'gives the id another key',
+      `k2026:${key()}`,
+      `${cannot}, and the worker's SDW_ETL_ENCRYPTION_KEY gives that id a different key.`,
+    ],
+  ])(
+    'a worker that %s fails the run at once, in one sentence naming the key, which run and status show',
+    async (_what, workerKey, sentence) => {
+      const pipeline = await startPipeline({
+        offline: true,
+        encryption: workerKey === undefined ? undefined : parseEncryptionKeys(workerKey),
+      });
+      try {
+        const env = { ...cliEnv(pipeline), SDW_ETL_ENCRYPTION_KEY: clientKey };
+        const input = writeCsv(pipeline.dir, csvOf([2]), 'sealed.csv');
+        const runId = `undecodable-${pipeline.config.temporal.taskQueue}`;
+        const output = path.join(pipeline.dir, 'sealed.json');
+        const ran = await sdwEtl(['run', '--input', input, '--output', output, '--id', runId], env, pipeline.dir);
+        expect([ran.code, ran.stderr]).toEqual([1, `sdw-etl: Run ${runId} failed: ${sentence}\n`]);
+        const status = await sdwEtl(['status', runId], env, pipeline.dir);
+        expect(status.stdout).toContain(`Run ${runId}: failed\n  why         ${sentence}\n`);
+        expect(pipeline.bankApi.users.get(2)!.news).toEqual([]);
+      } finally {
+        await pipeline.close();
+      }
+    },
+  );
 });
 
 describe('encryption keys', () => {

@@ -7,7 +7,20 @@ import { newRunId, startRun } from '../../src/client';
 import { defaultRunOptions } from '../../src/workflows/api';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
-import { batchHistories, csvOf, scratchDir, seed, writeCsv } from '../helpers';
+import { createActivities } from '../../src/activities';
+import { createLlmClient } from '../../src/activities/llm/client';
+import { createFileStore } from '../../src/activities/store/files';
+import {
+  activityEnv,
+  batchHistories,
+  csvOf,
+  failureOf,
+  scratchDir,
+  scratchFolders,
+  seed,
+  writeCsv,
+  scratchFolderEnv,
+} from '../helpers';
 
 test('the OpenAI key never reaches workflow input, history, logs, the report or the export, even when the LLM echoes it', async () => {
   const secret = `sk-proj-SECRET-${randomUUID()}`;
@@ -22,6 +35,7 @@ test('the OpenAI key never reaches workflow input, history, logs, the report or 
     TEMPORAL_ADDRESS: process.env.SDW_TEST_TEMPORAL_ADDRESS!,
     SDW_TASK_QUEUE: taskQueue,
     SDW_DATA_DIR: dir,
+    ...scratchFolderEnv(),
     OPENAI_BASE_URL: llm.baseURL,
     OPENAI_API_KEY: secret,
   });
@@ -59,3 +73,23 @@ test('the OpenAI key never reaches workflow input, history, logs, the report or 
     await llm.close();
   }
 });
+
+test.each(['k', 'ab1', 'sk-12345'])(
+  'a key of any length, even %p, is redacted from what an LLM that echoes it says',
+  async (shortKey) => {
+    const llm = await startLlm({ faults: { rejectKey: true } });
+    try {
+      const { writeMessage } = createActivities({
+        store: createFileStore(scratchDir()),
+        apiUrl: 'http://127.0.0.1:1',
+        llm: createLlmClient({ baseURL: llm.baseURL, apiKey: shortKey, model: 'gpt-4o-mini' }),
+        folders: scratchFolders(),
+      });
+      const failure = await failureOf(activityEnv().run(writeMessage, { id: 9, firstName: 'Joana', locale: 'pt-BR' }));
+      expect(failure.message).toContain('[redacted].');
+      expect(failure.message.replaceAll('[redacted]', '')).not.toContain(shortKey);
+    } finally {
+      await llm.close();
+    }
+  },
+);

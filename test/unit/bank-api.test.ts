@@ -6,7 +6,7 @@ import { newsIcon } from '../../src/personalize';
 import { startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
 import { createServer, type Server } from 'node:http';
 import { close, listen } from '../../src/simulators/http';
-import { activityEnv, failureOf, scratchDir, seed, downUrl } from '../helpers';
+import { activityEnv, failureOf, scratchDir, seed, downUrl, scratchFolders } from '../helpers';
 
 describe('fetchCustomer and loadCustomer against the bank API simulator', () => {
   let api: BankApiSimulator;
@@ -14,6 +14,7 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
     store: createFileStore(scratchDir()),
     apiUrl: 'http://127.0.0.1:1',
     llm: undefined,
+    folders: scratchFolders(),
   });
   const env = activityEnv({ attempt: 3 });
   beforeAll(async () => {
@@ -37,6 +38,7 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
       store: createFileStore(scratchDir()),
       apiUrl: api.url,
       llm: undefined,
+      folders: scratchFolders(),
     });
     const { customer } = await env.run(fetchDefault, { apiUrl: undefined, id: 3 });
     expect(customer.id).toBe(3);

@@ -1,12 +1,13 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createFileStore } from '../../src/activities/store/files';
 import { createActivities } from '../../src/activities';
 import type { CustomerRecord } from '../../src/activities/store/store';
 import { failureTypes } from '../../src/failures';
-import type { CustomerOutcome } from '../../src/outcomes';
+import { newOutcome, type CustomerOutcome } from '../../src/outcomes';
 import { newsIcon } from '../../src/personalize';
-import { activityEnv, failureOf, scratchDir, seed, writeCsv } from '../helpers';
+import type { ReportOverview } from '../../src/report-digest';
+import { activityEnv, failureOf, scratchDir, seed, writeCsv, scratchFolders } from '../helpers';
 
 const users = new Map(seed().map((u) => [u.id, u]));
 /** No campaign message reached the bank in these records. */
@@ -44,6 +45,7 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const input = writeCsv(dir, 'UserID\n4\nxyz\n2\n3\n4\n');
     const runId = 'run-export-1';
@@ -108,12 +110,13 @@ describe('recordOutcomes and exportResults', () => {
     expect(result.estimatedCostUsd).toBeCloseTo((2 * (40 * 0.15 + 20 * 0.6)) / 1e6, 12);
   });
 
-  test('a customer with no record (the run ended first) is reported failed as not_processed, never dropped', async () => {
+  test('a customer with no record (the run ended first) is reported not_processed, never dropped', async () => {
     const dir = scratchDir();
     const { exportResults } = createActivities({
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const input = writeCsv(dir, 'UserID\n8\n');
     const result = await env.run(exportResults, {
@@ -127,9 +130,13 @@ describe('recordOutcomes and exportResults', () => {
       campaign: 'ids',
       bankApiOutages: [],
     });
-    expect(result.counts).toMatchObject({ rows: 1, failed: 1 });
+    expect(result.counts).toMatchObject({ rows: 1, failed: 0, notProcessed: 1 });
     const report = JSON.parse(readFileSync(result.reportPath, 'utf8')) as { customers: CustomerOutcome[] };
-    expect(report.customers[0]).toMatchObject({ id: 8, status: 'failed', error: { reason: 'not_processed' } });
+    expect(report.customers[0]).toMatchObject({
+      id: 8,
+      status: 'not_processed',
+      error: { reason: 'not_processed' },
+    });
     expect(JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8'))).toEqual([]);
   });
 
@@ -139,6 +146,7 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const input = writeCsv(dir, 'UserID\n8\n');
     const result = await env.run(exportResults, {
@@ -163,6 +171,7 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const input = writeCsv(dir, 'UserID\n8\n');
     const output = path.join(dir, 'missing', 'SDW2023_final.json');
@@ -187,6 +196,8 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      // The worker is allowed the folder: only trying to write there can find it refuses.
+      folders: { ...scratchFolders(), outputDirs: ['/sys'] },
     });
     const input = writeCsv(dir, 'UserID\n8\n');
     // sysfs refuses new files to everyone, root included.
@@ -213,6 +224,7 @@ describe('recordOutcomes and exportResults', () => {
       store: createFileStore(dir),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const output = path.join(dir, 'SDW2023_final.json');
     writeFileSync(output, '[{"previous": true}]');
@@ -233,5 +245,76 @@ describe('recordOutcomes and exportResults', () => {
     );
     expect(readFileSync(output, 'utf8')).toBe('[{"previous": true}]');
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+
+  test('a cancelled run of 50,000 rows: the rows it never read are not_processed, and its HTML report stays under 10 MB', async () => {
+    const dir = scratchDir();
+    const store = createFileStore(dir);
+    const { exportResults } = createActivities({
+      store,
+      apiUrl: 'http://127.0.0.1:1',
+      llm: undefined,
+      folders: scratchFolders(),
+    });
+    const rows = 50_000;
+    const ids = Array.from({ length: rows }, (_, i) => i + 1);
+    const input = writeCsv(dir, `UserID\n${ids.join('\n')}\nnot-an-id\n`);
+    // The run read one page of 100 rows and finished them before it was cancelled: 99 loaded, one failed.
+    await store.saveRecords(
+      'run-cancelled',
+      ids.slice(0, 100).map((id) => ({
+        outcome: {
+          ...newOutcome(id, id + 1),
+          status: id === 1 ? ('failed' as const) : ('loaded' as const),
+          source: 'api' as const,
+          durationsMs: { fetch: id, write: 10, load: 5 },
+          error: id === 1 ? { reason: 'api_rejected', message: 'refused' } : null,
+        },
+        customer: null,
+      })),
+    );
+    const result = await env.run(exportResults, {
+      runId: 'run-cancelled',
+      input,
+      output: path.join(dir, 'out.json'),
+      sink: 'file',
+      startedAt: '',
+      cancelled: true,
+      retryOf: null,
+      campaign: 'ids',
+      bankApiOutages: [],
+      rowsRead: 100,
+    });
+    expect(result.counts).toMatchObject({
+      rows: rows + 1,
+      loaded: 99,
+      failed: 1,
+      notProcessed: rows - 100,
+      invalid: 1,
+    });
+    const report = JSON.parse(readFileSync(result.reportPath, 'utf8')) as { customers: CustomerOutcome[] };
+    expect(report.customers).toHaveLength(rows);
+    expect(report.customers[rows - 1]).toMatchObject({
+      status: 'not_processed',
+      error: { message: 'The run was cancelled before this customer was processed.' },
+    });
+    // The full list is past the HTML report's bound: the page lists customers that need attention, the failed
+    // one first, and its overview still counts every customer.
+    expect(statSync(result.reportPath).size).toBeGreaterThan(10 * 2 ** 20);
+    expect(statSync(result.htmlReportPath).size).toBeLessThan(10 * 2 ** 20);
+    const html = readFileSync(result.htmlReportPath, 'utf8');
+    const embedded = JSON.parse(
+      /<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html)![1]!,
+    ) as { customers: CustomerOutcome[]; overview: ReportOverview };
+    expect(embedded.overview).toMatchObject({ customersShown: 'attention', customers: rows, fromApi: 100 });
+    expect(embedded.overview.customersListed).toBe(embedded.customers.length);
+    expect(embedded.customers[0]).toMatchObject({ id: 1, status: 'failed' });
+    expect(embedded.customers.slice(1).every((c) => c.status === 'not_processed')).toBe(true);
+    expect(embedded.overview.reasons).toEqual([
+      ['not_processed', rows - 100],
+      ['(loaded, nothing to report)', 99],
+      ['api_rejected', 1],
+    ]);
+    expect(embedded.overview.stages.fetch).toMatchObject({ count: 100, p50: 50, p95: 95, max: 100 });
   });
 });

@@ -3,13 +3,15 @@ import { createActivities } from '../../src/activities';
 import { idProblem } from '../../src/activities/extract';
 import type { CsvCursor } from '../../src/activities/extract';
 import { writeFileSync } from 'node:fs';
+import { maxPageBytes, maxPageSize } from '../../src/workflows/api';
 import path from 'node:path';
-import { activityEnv, failureOf, scratchDir, writeCsv } from '../helpers';
+import { activityEnv, failureOf, scratchDir, writeCsv, scratchFolders } from '../helpers';
 
 const { readUserIds } = createActivities({
   store: createFileStore(scratchDir()),
   apiUrl: 'http://127.0.0.1:1',
   llm: undefined,
+  folders: scratchFolders(),
 });
 const env = activityEnv();
 const dir = scratchDir();
@@ -82,12 +84,43 @@ describe('readUserIds', () => {
     );
   });
 
+  test('a file not named as a CSV is never quoted in the error, even when its first line reads like words', async () => {
+    const input = writeCsv(dir, 'hunter2 secret\n', 'notes.key');
+    const failure = await failureOf(
+      env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 }),
+    );
+    expect(failure.message).toBe(`The input file ${input} has no UserID column in its header.`);
+  });
+
   test('an empty file is a non-retryable failure', async () => {
     const input = writeCsv(dir, '', 'empty.csv');
     const failure = await failureOf(
       env.run(readUserIds, { runId: 'run-extract', input, cursor: undefined, pageSize: 10 }),
     );
     expect(failure.message).toBe(`The input file ${input} is empty: it needs a header line with UserID.`);
+  });
+});
+
+describe('a page is bounded in bytes as well as rows', () => {
+  test('a full page of rows set aside ends before its result nears the payload limit, and the next page goes on', async () => {
+    const junk = 'x'.repeat(400);
+    const rows = maxPageSize;
+    const input = writeCsv(
+      dir,
+      `UserID\n${Array.from({ length: rows }, (_, i) => `${junk}${i}`).join('\n')}\n`,
+      'junk.csv',
+    );
+    const first = await env.run(readUserIds, { runId: 'run-bytes', input, cursor: undefined, pageSize: maxPageSize });
+    const size = Buffer.byteLength(JSON.stringify(first));
+    expect(size).toBeLessThan(maxPageBytes + 1000);
+    expect(first.invalid.length).toBeLessThan(rows);
+    let read = first.invalid.length;
+    for (let cursor = first.next; cursor;) {
+      const page = await env.run(readUserIds, { runId: 'run-bytes', input, cursor, pageSize: maxPageSize });
+      read += page.invalid.length;
+      cursor = page.next;
+    }
+    expect(read).toBe(rows);
   });
 });
 

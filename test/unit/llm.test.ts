@@ -4,7 +4,7 @@ import { createLlmClient } from '../../src/activities/llm/client';
 import { checkReply } from '../../src/activities/llm/reply-check';
 import { failureTypes } from '../../src/failures';
 import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
-import { activityEnv, failureOf, scratchDir } from '../helpers';
+import { activityEnv, failureOf, scratchDir, scratchFolders } from '../helpers';
 
 describe('writeMessage with the real openai client against the LLM simulator', () => {
   let sim: LlmSimulator;
@@ -17,6 +17,7 @@ describe('writeMessage with the real openai client against the LLM simulator', (
       store: createFileStore(scratchDir()),
       apiUrl: 'http://127.0.0.1:1',
       llm: createLlmClient({ baseURL: sim.baseURL, apiKey: key, model: 'gpt-4o-mini' }),
+      folders: scratchFolders(),
     });
   });
   afterAll(async () => {
@@ -91,6 +92,7 @@ describe('writeMessage with the real openai client against the LLM simulator', (
       store: createFileStore(scratchDir()),
       apiUrl: 'http://127.0.0.1:1',
       llm: undefined,
+      folders: scratchFolders(),
     });
     const before = sim.requests.length;
     const written = await env.run(offline.writeMessage, { id: 9, firstName: 'Joana', locale: 'pt-BR' });

@@ -10,7 +10,7 @@ import { createPostgresStore } from '../../src/activities/store/postgres';
 import type { CustomerRecord, RecordStore } from '../../src/activities/store/store';
 import { newOutcome } from '../../src/outcomes';
 import { createActivities } from '../../src/activities';
-import { activityEnv, scratchDir, writeCsv } from '../helpers';
+import { activityEnv, scratchDir, writeCsv, scratchFolders } from '../helpers';
 
 /** A store under test, with a look behind it: how many records it holds for a run. */
 interface OpenStore {
@@ -161,7 +161,12 @@ describe.each(factories)('%s', (_name, open) => {
       );
     }
     const csv = ['UserID', ...ids.flatMap((id) => (id % 100 === 0 ? [id, 'x', id] : [id]))].join('\n');
-    const { exportResults } = createActivities({ store: opened.store, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+    const { exportResults } = createActivities({
+      store: opened.store,
+      apiUrl: 'http://127.0.0.1:1',
+      llm: undefined,
+      folders: scratchFolders(),
+    });
     const result = await activityEnv().run(exportResults, {
       runId,
       input: writeCsv(dir, `${csv}\n`),
@@ -173,7 +178,7 @@ describe.each(factories)('%s', (_name, open) => {
       campaign: 'ids',
       bankApiOutages: [],
     });
-    expect(result.counts).toMatchObject({ rows: 714, invalid: 7, duplicates: 7, loaded: 630, failed: 70 });
+    expect(result.counts).toMatchObject({ rows: 714, invalid: 7, duplicates: 7, loaded: 630, notProcessed: 70 });
     const exported = JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8')) as { id: number }[];
     expect(exported.map((user) => user.id)).toEqual(saved);
   });

@@ -9,7 +9,7 @@ import { createFileStore } from '../../src/activities/store/files';
 import { createPostgresStore, type PostgresStore } from '../../src/activities/store/postgres';
 import { storeInput } from '../../src/cli/stored-input';
 import type { Customer } from '../../src/customer';
-import { activityEnv, failureOf, scratchDir, writeCsv } from '../helpers';
+import { activityEnv, failureOf, scratchDir, scratchFolders, writeCsv } from '../helpers';
 
 const env = activityEnv();
 let store: PostgresStore;
@@ -25,7 +25,12 @@ test('pages of a stored input hold the rows, lines and reasons the file gives, e
   const input = writeCsv(dir, csv);
   const runId = `run-${randomUUID()}`;
   expect(await storeInput(store.inputRows, runId, input, 'customers.csv')).toBe(5);
-  const activities = createActivities({ store, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+  const activities = createActivities({
+    store,
+    apiUrl: 'http://127.0.0.1:1',
+    llm: undefined,
+    folders: scratchFolders(),
+  });
   const pagesOf = async (inputStored: boolean) => {
     const pages = [];
     let cursor: CsvCursor | undefined;
@@ -51,7 +56,12 @@ test('the export of a run whose input is stored follows the stored rows, with no
   const dir = scratchDir();
   const runId = `run-${randomUUID()}`;
   await storeInput(store.inputRows, runId, writeCsv(dir, 'UserID\n3\n2\n'), 'customers.csv');
-  const { exportResults } = createActivities({ store, apiUrl: 'http://127.0.0.1:1', llm: undefined });
+  const { exportResults } = createActivities({
+    store,
+    apiUrl: 'http://127.0.0.1:1',
+    llm: undefined,
+    folders: scratchFolders(),
+  });
   const output = path.join(dir, 'out.json');
   const result = await env.run(exportResults, {
     runId,
@@ -65,7 +75,7 @@ test('the export of a run whose input is stored follows the stored rows, with no
     campaign: 'customers',
     bankApiOutages: [],
   });
-  expect(result.counts).toMatchObject({ rows: 2, failed: 2 });
+  expect(result.counts).toMatchObject({ rows: 2, notProcessed: 2, failed: 0 });
   expect(JSON.parse(readFileSync(output, 'utf8')) as Customer[]).toEqual([]);
 });
 
@@ -74,6 +84,7 @@ test('a worker without the shared store refuses a stored input in one sentence, 
     store: createFileStore(scratchDir()),
     apiUrl: 'http://127.0.0.1:1',
     llm: undefined,
+    folders: scratchFolders(),
   });
   const failure = await failureOf(
     env.run(readUserIds, { runId: 'run-x', input: 'ids.csv', inputStored: true, cursor: undefined, pageSize: 10 }),
