@@ -13,6 +13,7 @@ import { openRecordStore, type OpenStore } from './activities/store';
 import { dataConverterFor } from './codec';
 import type { Config } from './config';
 import { checkNamespace } from './temporal-checks';
+import { workerIdentity } from './worker-identity';
 import { maxConcurrency } from './workflows/api';
 
 /**
@@ -58,6 +59,8 @@ export async function createWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      // Its build and key fingerprints, for sdw-etl doctor to compare with the client's.
+      identity: workerIdentity(config.encryption),
       dataConverter: dataConverterFor(config.encryption),
       ...(options.workflowBundle
         ? { workflowBundle: options.workflowBundle }

@@ -6,8 +6,9 @@ import { projectRoot, type Config } from '../config';
 import { defaultRunOptions } from '../workflows/api';
 import { loadSeed, startBankApi, type BankApiSimulator } from '../simulators/bank-api';
 import { createWorker, installQuietLogging } from '../worker';
-import { UsageError } from './context';
-import { runCommand } from './run';
+import { describeError, UsageError } from './context';
+import { doctor } from './doctor';
+import { RunFailedError, runCommand } from './run';
 import { defaultSeedFile } from './simulate';
 
 const isLocal = (host: string): boolean => ['127.0.0.1', 'localhost', '[::1]'].includes(host);
@@ -21,11 +22,30 @@ async function apiAnswers(apiUrl: string): Promise<boolean> {
   }
 }
 
+/** A set-up failure doctor has already looked at. */
+class SetUpChecked extends UsageError {}
+
 /**
  * The pipeline on the embedded default: a local Temporal dev server, the bank API simulator (unless an API
- * answers at SDW_API_URL), a worker in this process, and data/SDW2023.csv run through end to end.
+ * answers at SDW_API_URL), a worker in this process, and data/SDW2023.csv run through end to end. When the set-up
+ * fails rather than the run, sdw-etl doctor says what else is missing, while the worker and simulator still run.
  */
 export async function demo(config: Config): Promise<number> {
+  const output = path.join(projectRoot, defaultRunOptions.output);
+  const checkSetUp = async (err: unknown): Promise<never> => {
+    if (err instanceof RunFailedError || err instanceof SetUpChecked) throw err;
+    console.error(`sdw-etl: ${describeError(err)}\nChecking the whole set-up (sdw-etl doctor):`);
+    await doctor(config, { sampleId: 1, output });
+    throw new SetUpChecked('npm start stopped: fix what doctor marks ✗ above, then run npm start again.');
+  };
+  try {
+    return await runDemo(config, output, checkSetUp);
+  } catch (err) {
+    return checkSetUp(err);
+  }
+}
+
+async function runDemo(config: Config, output: string, checkSetUp: (err: unknown) => Promise<never>): Promise<number> {
   const temporalHost = config.temporal.connection.address.replace(/:\d+$/, '');
   if (isLocal(temporalHost)) {
     const started = spawnSync('bash', [path.join(projectRoot, 'scripts', 'dev-server.sh'), 'start'], {
@@ -50,7 +70,6 @@ export async function demo(config: Config): Promise<number> {
   // The worker's own chatter would bury the run's progress; warnings and errors still show.
   installQuietLogging();
   const worker = await createWorker(config);
-  const output = path.join(projectRoot, defaultRunOptions.output);
   mkdirSync(path.dirname(output), { recursive: true });
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
@@ -64,6 +83,8 @@ export async function demo(config: Config): Promise<number> {
       },
       config,
     );
+  } catch (err) {
+    return await checkSetUp(err);
   } finally {
     finish();
     await running;
