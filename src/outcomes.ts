@@ -2,6 +2,11 @@
 // Workflows, activities, the client and the reports share these shapes; nothing here does I/O.
 
 export type CustomerStatus = 'loaded' | 'skipped' | 'failed';
+/** Every status a customer can end with, for what lists or sums them all (the progress bar); the type checks it is complete. */
+export const customerStatuses = Object.keys({ loaded: 0, skipped: 0, failed: 0 } satisfies Record<
+  CustomerStatus,
+  0
+>) as CustomerStatus[];
 export type CustomerSource = 'api' | 'mock';
 export type MessageSource = 'llm' | 'template';
 /** A customer's three steps: extract, transform, load. */

@@ -20,6 +20,7 @@ import { action, duration, oneOf, port, positiveInt, positiveNumber, UsageError 
 import { registerControl } from './control';
 import { demo } from './demo';
 import { registerDoctor } from './doctor';
+import { jsonOption } from './json';
 import { registerRetention } from './retention';
 import { runCommand } from './run';
 import { registerSimulate } from './simulate';
@@ -106,6 +107,8 @@ program
   )
   .option('--id <runId>', 'the run id (the workflow id); generated when not given')
   .option('--detach', 'print the run id and exit without waiting')
+  .option('--quiet', 'print only the summary, no progress')
+  .addOption(jsonOption())
   .action(
     action(
       async (
