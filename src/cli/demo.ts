@@ -38,35 +38,37 @@ export async function demo(config: Config): Promise<number> {
     await doctor(config, { sampleId: 1, output });
     throw new SetUpChecked('npm start stopped: fix what doctor marks ✗ above, then run npm start again.');
   };
+  let bankApi: BankApiSimulator | undefined;
   try {
-    return await runDemo(config, output, checkSetUp);
+    const temporalHost = config.temporal.connection.address.replace(/:\d+$/, '');
+    if (isLocal(temporalHost)) {
+      const started = spawnSync('bash', [path.join(projectRoot, 'scripts', 'dev-server.sh'), 'start'], {
+        stdio: 'inherit',
+      });
+      if (started.status !== 0)
+        throw new UsageError('The local Temporal dev server could not be started; see the lines above.');
+    }
+    if (!(await apiAnswers(config.apiUrl))) {
+      const url = new URL(config.apiUrl);
+      if (!isLocal(url.hostname)) throw new UsageError(`The bank API at ${config.apiUrl} does not answer.`);
+      const stateFile = path.join(config.dataDir, 'bank-api-state.jsonl');
+      bankApi = await startBankApi({ port: Number(url.port || 80), seed: loadSeed(defaultSeedFile), stateFile });
+      console.log(`Bank API simulator on ${bankApi.url} (state in ${stateFile})`);
+    }
+    return await runWithWorker(config, output, checkSetUp);
   } catch (err) {
-    return checkSetUp(err);
+    return await checkSetUp(err);
+  } finally {
+    await bankApi?.close();
   }
 }
 
-async function runDemo(config: Config, output: string, checkSetUp: (err: unknown) => Promise<never>): Promise<number> {
-  const temporalHost = config.temporal.connection.address.replace(/:\d+$/, '');
-  if (isLocal(temporalHost)) {
-    const started = spawnSync('bash', [path.join(projectRoot, 'scripts', 'dev-server.sh'), 'start'], {
-      stdio: 'inherit',
-    });
-    if (started.status !== 0)
-      throw new UsageError('The local Temporal dev server could not be started; see the lines above.');
-  }
-
-  let bankApi: BankApiSimulator | undefined;
-  if (!(await apiAnswers(config.apiUrl))) {
-    const url = new URL(config.apiUrl);
-    if (!isLocal(url.hostname)) throw new UsageError(`The bank API at ${config.apiUrl} does not answer.`);
-    bankApi = await startBankApi({
-      port: Number(url.port || 80),
-      seed: loadSeed(defaultSeedFile),
-      stateFile: path.join(config.dataDir, 'bank-api-state.jsonl'),
-    });
-    console.log(`Bank API simulator on ${bankApi.url} (state in ${path.join(config.dataDir, 'bank-api-state.jsonl')})`);
-  }
-
+/** A worker in this process and the run on it; a set-up failure is checked while the worker still polls. */
+async function runWithWorker(
+  config: Config,
+  output: string,
+  checkSetUp: (err: unknown) => Promise<never>,
+): Promise<number> {
   // The worker's own chatter would bury the run's progress; warnings and errors still show.
   installQuietLogging();
   const worker = await createWorker(config);
@@ -76,11 +78,7 @@ async function runDemo(config: Config, output: string, checkSetUp: (err: unknown
   const running = worker.run(done);
   try {
     return await runCommand(
-      {
-        ...defaultRunOptions,
-        input: path.join(projectRoot, 'data', 'SDW2023.csv'),
-        output,
-      },
+      { ...defaultRunOptions, input: path.join(projectRoot, 'data', 'SDW2023.csv'), output },
       config,
     );
   } catch (err) {
@@ -88,6 +86,5 @@ async function runDemo(config: Config, output: string, checkSetUp: (err: unknown
   } finally {
     finish();
     await running;
-    await bankApi?.close();
   }
 }
