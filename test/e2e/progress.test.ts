@@ -3,19 +3,20 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { cliEnv, csvOf, root, sdwEtl, startPipeline, writeCsv, type Pipeline } from '../helpers';
 
 const customers = 2000;
-const concurrency = 20;
+const concurrency = 10;
 /**
- * What sets the pace: each customer waits this long for its message, against a few milliseconds for everything
- * else (the bank API simulator, the export, Temporal's local activities: 8 ms of worker CPU a customer in
- * docs/benchmarks.md). So the run goes at about concurrency / latency = 40 customers/s on any machine that can do
- * several times that (the benchmark: 150-250/s on 2 shared cores), steadily, and lasts about 50 s: time to read the
- * bar three times, and an ETA that a steady pace lets us hold to 30% of the time that was really left.
+ * What sets the pace: each customer waits this long for its message, against about 10 ms of CPU for everything else
+ * (the bank API simulator, the export, Temporal's local activities: docs/benchmarks.md). So the run goes at about
+ * concurrency / latency = 12.5 customers/s, a tenth of a core, on any machine that can do several times that (the
+ * benchmark: 150-250/s on 2 cores): the pace stays steady even when other work takes most of the machine, and an
+ * ETA from it can be held to 30% of the time that was really left. About 160 s: time to read the bar three times.
  */
-const llmLatencyMs = 500;
+const llmLatencyMs = 800;
 const shell = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
 interface Reading {
@@ -36,15 +37,15 @@ function readBar(screen: string, at: number): Reading | undefined {
   return { at, done: Number(m[1]), total: Number(m[2]), percent: Number(m[3]), etaSeconds };
 }
 
-/** The summary's lines with what differs from run to run (ids, times, paths, counts but the rows read) blanked. */
+/** The summary's lines with what differs from run to run (ids, times, paths) blanked. */
 const summaryOf = (text: string): string[] =>
   text
-    .slice(text.indexOf('\nRun '))
+    .slice(text.search(/\nRun \S+ finished in/))
     .split('\n')
     .map((line) => line.trimEnd())
     .filter((line) => line !== '')
     .map((line) => line.replace(/sdw-etl-\d{8}-\d{6}-\w+/g, 'RUN').replace(/: .*/, ': …'))
-    .map((line) => (line.startsWith('  rows') ? line : line.replace(/[\d.]+/g, 'N')));
+    .map((line) => line.replace(/[\d.]+ s$/, 'N s').replace(/\d+ \(estimated cost US\$ [\d.]+\)/, 'N'));
 
 describe('sdw-etl run on a terminal and in a pipe', () => {
   let pipeline: Pipeline;
@@ -55,7 +56,7 @@ describe('sdw-etl run on a terminal and in a pipe', () => {
     (await promisify(execFile)('tmux', ['-L', socket, ...args], { encoding: 'utf8' })).stdout;
 
   beforeAll(async () => {
-    pipeline = await startPipeline({ customers, llmFaults: { latencyMs: llmLatencyMs } });
+    pipeline = await startPipeline({ customers: customers + 1, llmFaults: { latencyMs: llmLatencyMs } });
     env = {
       ...cliEnv(pipeline),
       OPENAI_BASE_URL: pipeline.llm.baseURL,
@@ -69,11 +70,12 @@ describe('sdw-etl run on a terminal and in a pipe', () => {
     } catch {
       // No tmux server was started.
     }
+    rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
     await pipeline.close();
   });
 
   test('2,000 customers: the bar shows the total, a plausible percent and an ETA within 30% of what was left', async () => {
-    const ids = Array.from({ length: customers }, (_, i) => i + 1);
+    const ids = Array.from({ length: customers }, (_, i) => i + 2); // the bank refuses updates of customer 1
     const input = writeCsv(pipeline.dir, csvOf(ids), 'terminal.csv');
     const args = ['run', '--input', input, '--output', path.join(pipeline.dir, 'terminal', 'out.json')];
     const command = [
@@ -89,7 +91,7 @@ describe('sdw-etl run on a terminal and in a pipe', () => {
     const readings: Reading[] = [];
     let screen = '';
     let endedAt: number | undefined;
-    const deadline = Date.now() + 300_000;
+    const deadline = Date.now() + 400_000;
     while (!/exit code \d+/.test(screen) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       screen = await tmux('capture-pane', '-p', '-J', '-S', '-', '-t', 'run');
@@ -110,10 +112,11 @@ describe('sdw-etl run on a terminal and in a pipe', () => {
       return { done: r.done, eta: r.etaSeconds, left, within30Percent: Math.abs(r.etaSeconds - left) <= 0.3 * left };
     });
     expect(etas).toEqual(etas.map((e) => ({ ...e, within30Percent: true })));
-    expect(screen).toMatch(/\] (\d+)\/\1 customers 100%/);
     const ttyCode = /exit code (\d+)/.exec(screen)?.[1];
 
-    // The same run in a pipe: plain lines every few seconds, no escape codes, the same summary.
+    // The same run in a pipe, faster (its ETA is not checked; at most 100 customers/s, 20 s or more: several
+    // lines): plain lines every few seconds, no escape codes, the same summary.
+    pipeline.llm.faults.latencyMs = 100;
     const piped = await sdwEtl(
       [
         ...args.slice(0, 2),
@@ -126,17 +129,17 @@ describe('sdw-etl run on a terminal and in a pipe', () => {
       env,
       pipeline.dir,
     );
-    // 0, or 2 when a customer failed: on a machine loaded far beyond its cores, an LLM call can time out.
-    expect([0, 2]).toContain(piped.code);
-    expect(['0', '2']).toContain(ttyCode);
+    expect([ttyCode, piped.code]).toEqual(['0', 0]);
     expect(piped.stdout).not.toContain('\u001b');
     expect(piped.stdout).not.toContain('\r');
     const lines = piped.stdout.split('\n').filter((l) => l.startsWith('progress: '));
     expect(lines.length).toBeGreaterThanOrEqual(3);
-    expect(lines[lines.length - 1]).toMatch(
-      /^progress: \d+\/2000 customers \d+% \| [\d.]+\/s \| ETA \S+ \| running \| loaded \d+ skipped 0 failed \d+ \| mock 0 template 0 \| \d+ in flight$/,
-    );
+    for (const line of lines)
+      expect(line).toMatch(
+        /^progress: \d+\/\d+ customers \d+% \| [\d.-]+(\/s)? \| ETA \S+ \| [^|]+ \| loaded \d+ skipped \d+ failed \d+ \| mock \d+ template \d+ \| \d+ in flight$/,
+      );
+    expect(lines[0]).toMatch(/^progress: \d+\/2000 customers /);
     expect(summaryOf(screen.slice(0, screen.indexOf('exit code')))).toEqual(summaryOf(piped.stdout));
-    expect(summaryOf(piped.stdout)).toContain('  rows        2000 (0 invalid rows, 0 duplicates)');
-  }, 600_000);
+    expect(summaryOf(piped.stdout)).toContain('  loaded      2000');
+  }, 900_000);
 });
