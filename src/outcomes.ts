@@ -6,6 +6,14 @@
  * `not_processed`: the run ended (was cancelled) before it reached the customer; nothing was tried for it.
  */
 export type CustomerStatus = 'loaded' | 'skipped' | 'failed' | 'already_loaded' | 'not_processed';
+/** Every status a customer can end with, for what lists or sums them all (the progress bar); the type checks it is complete. */
+export const customerStatuses = Object.keys({
+  loaded: 0,
+  skipped: 0,
+  failed: 0,
+  already_loaded: 0,
+  not_processed: 0,
+} satisfies Record<CustomerStatus, 0>) as CustomerStatus[];
 export type CustomerSource = 'api' | 'mock';
 export type MessageSource = 'llm' | 'template';
 /** A customer's three steps: extract, transform, load. */
@@ -103,7 +111,7 @@ export const emptyCounts = (): Counts => ({
 });
 
 /** The count each status adds to. */
-const countOf: Record<CustomerStatus, keyof Counts> = {
+export const countOf: Record<CustomerStatus, keyof Counts> = {
   loaded: 'loaded',
   skipped: 'skipped',
   failed: 'failed',

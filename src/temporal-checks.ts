@@ -47,17 +47,22 @@ export async function checkNamespace(services: Services, config: Config): Promis
   }
 }
 
+/** The identities of the workers that polled the task queue's workflow tasks lately (see worker-identity.ts). */
+export async function pollerIdentities(services: Services, config: Config): Promise<string[]> {
+  const { namespace, taskQueue } = config.temporal;
+  const described = await services.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (described.pollers ?? []).map((poller) => poller.identity ?? '');
+}
+
 /** Whether a worker polls the task queue, waiting a few seconds for one that is just starting. */
 export async function workerPolls(services: Services, config: Config): Promise<boolean> {
-  const { namespace, taskQueue } = config.temporal;
   const deadline = Date.now() + workerWaitMs;
   for (;;) {
-    const described = await services.workflowService.describeTaskQueue({
-      namespace,
-      taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    });
-    if ((described.pollers?.length ?? 0) > 0) return true;
+    if ((await pollerIdentities(services, config)).length > 0) return true;
     if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -15,6 +15,7 @@ import { dataConverterFor } from './codec';
 import type { Config } from './config';
 import { startRetention } from './retention';
 import { checkNamespace } from './temporal-checks';
+import { workerIdentity } from './worker-identity';
 import { maxConcurrency } from './workflows/api';
 
 /** The workflow interceptor that fails a run this worker cannot decrypt at once; bundles must include it. */
@@ -69,6 +70,8 @@ export async function createWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      // Its build and key fingerprints, for sdw-etl doctor to compare with the client's.
+      identity: workerIdentity(config.encryption),
       dataConverter: dataConverterFor(config.encryption, 'worker'),
       // A prebuilt bundle carries the interceptor itself (bundleWorkflowCode's workflowInterceptorModules).
       ...(options.workflowBundle

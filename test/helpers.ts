@@ -16,7 +16,13 @@ import type { Config } from '../src/config';
 import type { Customer } from '../src/customer';
 import type { CustomerOutcome } from '../src/outcomes';
 import { defaultRunOptions, type RunOptions, type RunSummary } from '../src/workflows/api';
-import { loadSeed, startBankApi, type BankApiFaults, type BankApiSimulator } from '../src/simulators/bank-api';
+import {
+  generateCustomers,
+  loadSeed,
+  startBankApi,
+  type BankApiFaults,
+  type BankApiSimulator,
+} from '../src/simulators/bank-api';
 import { startLlm, type LlmFaults, type LlmSimulator } from '../src/simulators/llm';
 import { createWorker } from '../src/worker';
 import type { AllowedFolders } from '../src/paths';
@@ -97,9 +103,13 @@ export async function startPipeline(
     bankFaults?: Partial<BankApiFaults>;
     llmFaults?: Partial<LlmFaults>;
     encryption?: EncryptionKeys;
+    /** The bank holds the seed and fictional customers after it up to this many (the seed alone when absent). */
+    customers?: number;
   } = {},
 ): Promise<Pipeline> {
-  const bankApi = await startBankApi({ seed: seed(), faults: options.bankFaults });
+  const users = seed();
+  const more = generateCustomers(Math.max(0, (options.customers ?? 0) - users.length), users.length + 1);
+  const bankApi = await startBankApi({ seed: [...users, ...more], faults: options.bankFaults });
   const llm = await startLlm({ faults: options.llmFaults });
   const config = testConfig({
     apiUrl: bankApi.url,

@@ -11,6 +11,7 @@ import { htmlReport, printable, reportAsTable, type RunReport } from '../report'
 import { customerOutcome, rebuildReport } from '../report-from-history';
 import { progressQuery } from '../workflows/api';
 import { action, positiveInt, UsageError, withClient } from './context';
+import { jsonOption, printJson } from './json';
 
 const statuses: Record<string, string> = {
   running: 'Running',
@@ -58,8 +59,9 @@ export function registerAudit(program: Command): void {
     .option('--status <status>', `only runs in this state (${Object.keys(statuses).join(', ')})`)
     .option('--since <when>', 'only runs started since a date (2026-11-01) or an age (24h, 7d)')
     .option('--limit <n>', 'at most this many runs, newest first', positiveInt(1000), 20)
+    .addOption(jsonOption())
     .action(
-      action((flags: { status?: string; since?: string; limit: number }) =>
+      action((flags: { status?: string; since?: string; limit: number; json?: boolean }) =>
         withClient(async (client) => {
           // Runs of a continue-as-new chain share the id; the closed ones before the last are left out.
           const clauses = [`WorkflowType = 'etlRun'`, `ExecutionStatus != 'ContinuedAsNew'`];
@@ -70,13 +72,20 @@ export function registerAudit(program: Command): void {
             clauses.push(`ExecutionStatus = '${status}'`);
           }
           if (flags.since !== undefined) clauses.push(`StartTime > '${sinceDate(flags.since).toISOString()}'`);
-          console.log(
-            'run id                               end                       state       loaded skipped failed',
-          );
+          const runs: object[] = [];
+          if (!flags.json)
+            console.log(
+              'run id                               end                       state       loaded skipped failed',
+            );
           let listed = 0;
           for await (const run of client.workflow.list({ query: clauses.join(' AND ') })) {
             if (listed++ >= flags.limit) break;
             const counts = await countsOf(client, run.workflowId, run.status.name);
+            if (flags.json) {
+              const { workflowId: runId, startTime: startedAt, closeTime: endedAt } = run;
+              runs.push({ runId, status: run.status.name.toLowerCase(), startedAt, endedAt, counts });
+              continue;
+            }
             const cells = counts
               ? [counts.loaded, counts.skipped, counts.failed].map((n) => String(n).padStart(6))
               : ['     -', '     -', '     -'];
@@ -84,7 +93,8 @@ export function registerAudit(program: Command): void {
               `${printable(run.workflowId).padEnd(36)} ${(run.closeTime?.toISOString() ?? '-').padEnd(25)} ${run.status.name.toLowerCase().padEnd(10)} ${cells.join(' ')}`,
             );
           }
-          if (listed === 0) console.log('(no runs)');
+          if (flags.json) printJson({ runs });
+          else if (listed === 0) console.log('(no runs)');
         }),
       ),
     );
@@ -128,8 +138,9 @@ export function registerAudit(program: Command): void {
     .argument('<runId>')
     .argument('<customerId>')
     .description("One customer's story in a run: each step's attempts, fallbacks, message, model, tokens and cost.")
+    .addOption(jsonOption())
     .action(
-      action((runId: string, customerId: string) =>
+      action((runId: string, customerId: string, flags: { json?: boolean }) =>
         withClient(async (client, config) => {
           const id = Number(customerId);
           if (!/^\d+$/.test(customerId) || id < 1)
@@ -140,6 +151,12 @@ export function registerAudit(program: Command): void {
           const { outcome, workflowId } = found;
           const tokens = outcome.tokens.promptTokens + outcome.tokens.completionTokens;
           const cost = estimateCostUsd(outcome.model, outcome.tokens.promptTokens, outcome.tokens.completionTokens);
+          const exitCode = outcome.status === 'loaded' ? 0 : 2;
+          if (flags.json) {
+            const webUiUrl = runUrl(config, workflowId);
+            printJson({ runId, customerId: id, workflowId, outcome, estimatedCostUsd: cost, webUiUrl, exitCode });
+            return exitCode;
+          }
           console.log(`Customer ${id} in run ${runId}: ${outcome.status} (CSV line ${outcome.line})`);
           console.log(
             `  data      ${outcome.source ?? '-'}${outcome.source === 'mock' ? ' (the API did not answer; mock record)' : ''}`,
@@ -158,7 +175,7 @@ export function registerAudit(program: Command): void {
           }
           if (outcome.error) console.log(`  reason    ${outcome.error.reason}: ${printable(outcome.error.message)}`);
           console.log(`Web UI: ${runUrl(config, workflowId)}`);
-          return outcome.status === 'loaded' ? 0 : 2;
+          return exitCode;
         }),
       ),
     );

@@ -53,6 +53,14 @@ export async function withClient<T>(fn: (client: Client, config: Config) => Prom
   }
 }
 
+const colourCodes = { green: 32, red: 31, yellow: 33 } as const;
+
+/** `text` in a colour on a terminal (standard output), plain in a pipe or a file and whenever NO_COLOR is set. */
+export function colour(text: string, name: keyof typeof colourCodes, env = process.env): string {
+  const wanted = process.stdout.isTTY === true && (env.NO_COLOR ?? '') === '';
+  return wanted ? `\x1b[${colourCodes[name]}m${text}\x1b[39m` : text;
+}
+
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export function positiveInt(max: number) {

@@ -8,6 +8,7 @@ import { printable, reportPathFor } from '../report';
 import { rebuildReport } from '../report-from-history';
 import { pauseSignal, progressQuery, resumeSignal, searchAttributes, type Progress } from '../workflows/api';
 import { action, UsageError, withClient } from './context';
+import { jsonOption, printJson } from './json';
 import { followAndSummarize, rootCause, startOrRefuse } from './run';
 import { refuseExistingRun, retryInput } from './stored-input';
 
@@ -76,20 +77,30 @@ export function registerControl(program: Command): void {
     .command('status')
     .argument('<runId>')
     .description("A run's progress: counts by state, rate, what is in flight.")
+    .option('--watch', "follow a running run with the progress bar to its end and summary (run's exit codes)")
+    .addOption(jsonOption())
     .action(
-      action((runId: string) =>
+      action((runId: string, flags: { watch?: boolean; json?: boolean }) =>
         withClient(async (client, config) => {
           const status = await statusOf(client, runId);
-          if (status === 'RUNNING') {
-            printProgress(await runHandle(client, runId).query(progressQuery));
-          } else {
-            const options = await runOptionsOf(runHandle(client, runId));
-            console.log(`Run ${printable(runId)}: ${status.toLowerCase()}`);
-            if (status === 'FAILED')
-              console.log(`  why         ${printable(await whyFailed(runHandle(client, runId)))}`);
-            console.log(`Report: ${printable(reportPathFor(options.output, runId))}`);
+          const handle = runHandle(client, runId);
+          if (status === 'RUNNING' && flags.watch) return followAndSummarize(client, handle, config, flags);
+          const progress = status === 'RUNNING' ? await handle.query(progressQuery) : null;
+          const reportPath = progress ? null : reportPathFor((await runOptionsOf(handle)).output, runId);
+          const why = status === 'FAILED' ? await whyFailed(handle) : null;
+          const webUiUrl = runUrl(config, runId);
+          if (flags.json) {
+            printJson({ runId, status: status.toLowerCase(), progress, why, reportPath, webUiUrl });
+            return 0;
           }
-          console.log(`Web UI: ${runUrl(config, runId)}`);
+          if (progress) printProgress(progress);
+          else {
+            console.log(`Run ${printable(runId)}: ${status.toLowerCase()}`);
+            if (why) console.log(`  why         ${printable(why)}`);
+            console.log(`Report: ${printable(reportPath!)}`);
+          }
+          console.log(`Web UI: ${webUiUrl}`);
+          return 0;
         }),
       ),
     );

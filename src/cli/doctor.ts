@@ -10,9 +10,10 @@ import { openRecordStore } from '../activities/store';
 import { connectClient } from '../client';
 import { loadConfig, parseUrl, type Config } from '../config';
 import { canWriteIn } from '../files';
-import { checkNamespace, noWorkerMessage, workerPolls } from '../temporal-checks';
+import { checkNamespace, noWorkerMessage, pollerIdentities, workerPolls } from '../temporal-checks';
+import { keyFingerprints, keysProblem, parseIdentity, sdwEtlBuild } from '../worker-identity';
 import { defaultRunOptions } from '../workflows/api';
-import { action, describeError, positiveInt } from './context';
+import { action, colour, describeError, positiveInt } from './context';
 
 /** What a check found: undefined when all is well, else the problem and its fix in one sentence. */
 type Finding = string | undefined;
@@ -45,6 +46,42 @@ function temporalChecks(config: Config, client: Client | undefined, connectProbl
       name: `a worker polls the task queue ${taskQueue}`,
       run: needsServer(async (c) => ((await workerPolls(c.connection, config)) ? undefined : noWorkerMessage(config))),
     },
+    ...workerChecks(config, needsServer),
+  ];
+}
+
+/** The workers' build and encryption keys, as their identities say them, against this command's. */
+function workerChecks(
+  config: Config,
+  needsServer: (run: (client: Client) => Promise<Finding>) => () => Promise<Finding>,
+): Check[] {
+  const ownKeys = keyFingerprints(config.encryption);
+  const eachWorker = (problem: (identity: string, worker: { build: string; keys: string }) => Finding) =>
+    needsServer(async (c) => {
+      const identities = await pollerIdentities(c.connection, config);
+      if (identities.length === 0) return 'not checked: no worker polls the task queue.';
+      for (const identity of identities) {
+        const worker = parseIdentity(identity);
+        const found = worker
+          ? problem(identity, worker)
+          : `worker ${identity} does not say its build and keys (not this sdw-etl): run npx sdw-etl worker from the same build.`;
+        if (found) return found;
+      }
+      return undefined;
+    });
+  return [
+    {
+      name: `the workers run sdw-etl ${sdwEtlBuild}, as this command does`,
+      run: eachWorker((identity, worker) =>
+        worker.build === sdwEtlBuild
+          ? undefined
+          : `worker ${identity} runs sdw-etl ${worker.build}: deploy the same build to workers and clients.`,
+      ),
+    },
+    {
+      name: `the workers' encryption keys match this command's (${ownKeys === 'none' ? 'no encryption' : `keys ${ownKeys.replace(/:\w+/g, '')}`})`,
+      run: eachWorker((identity, worker) => keysProblem(ownKeys, worker.keys, identity)),
+    },
   ];
 }
 
@@ -68,66 +105,74 @@ function llmCheck(config: Config): Check {
   };
 }
 
+export interface DoctorFlags {
+  apiUrl?: string;
+  sampleId: number;
+  output: string;
+}
+
+/** Runs every check, prints each ✓ or ✗ with its fix, and returns the exit code: 0 only when all pass. */
+export async function doctor(config: Config, flags: DoctorFlags): Promise<number> {
+  const apiUrl = flags.apiUrl === undefined ? config.apiUrl : parseUrl(flags.apiUrl, '--api-url');
+  let client: Client | undefined;
+  const connectProblem = await problemOf(async () => (client = await connectClient(config)));
+  const folder = path.dirname(path.resolve(flags.output));
+  const checks: Check[] = [
+    ...temporalChecks(config, client, connectProblem),
+    {
+      name: `the bank API at ${apiUrl} answers GET /users/${flags.sampleId}`,
+      run: async () =>
+        (await bankApiAnswers(apiUrl, flags.sampleId))
+          ? undefined
+          : `The bank API at ${apiUrl} does not answer: start it, or set SDW_API_URL (or --api-url).`,
+    },
+    llmCheck(config),
+    {
+      name: config.databaseUrl ? 'the PostgreSQL record store answers' : `the record store folder ${config.dataDir}`,
+      run: () =>
+        problemOf(async () => {
+          const store = await openRecordStore(config);
+          try {
+            await store.readRecord('sdw-etl-doctor', 1);
+          } finally {
+            await store.close?.();
+          }
+        }),
+    },
+    {
+      name: `the output folder ${folder} takes new files`,
+      run: async () => {
+        await mkdir(folder, { recursive: true }).catch(() => undefined);
+        return (await canWriteIn(folder))
+          ? undefined
+          : `The output folder ${folder} cannot be written: choose another with --output, or fix its permissions.`;
+      },
+    },
+  ];
+  let failed = 0;
+  try {
+    for (const check of checks) {
+      const finding = await check.run();
+      if (finding !== undefined) failed += 1;
+      console.log(
+        finding === undefined
+          ? `${colour('✓', 'green')} ${check.name}`
+          : `${colour('✗', 'red')} ${check.name}: ${finding}`,
+      );
+    }
+  } finally {
+    await client?.connection.close();
+  }
+  console.log(failed === 0 ? 'All checks passed.' : `${failed} of ${checks.length} checks failed.`);
+  return failed === 0 ? 0 : 1;
+}
+
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('Check Temporal, the search attributes, a worker, the bank API, the LLM, the store and the output.')
+    .description('Check Temporal, the search attributes, the workers, the bank API, the LLM, the store and the output.')
     .option('--api-url <url>', 'the bank API (default: SDW_API_URL)')
     .option('--sample-id <id>', 'the customer id to ask the bank API for', positiveInt(Number.MAX_SAFE_INTEGER), 1)
     .option('--output <file>', 'the export a run would write', defaultRunOptions.output)
-    .action(
-      action(async (flags: { apiUrl?: string; sampleId: number; output: string }) => {
-        const config = loadConfig();
-        const apiUrl = flags.apiUrl === undefined ? config.apiUrl : parseUrl(flags.apiUrl, '--api-url');
-        let client: Client | undefined;
-        const connectProblem = await problemOf(async () => (client = await connectClient(config)));
-        const folder = path.dirname(path.resolve(flags.output));
-        const checks: Check[] = [
-          ...temporalChecks(config, client, connectProblem),
-          {
-            name: `the bank API at ${apiUrl} answers GET /users/${flags.sampleId}`,
-            run: async () =>
-              (await bankApiAnswers(apiUrl, flags.sampleId))
-                ? undefined
-                : `The bank API at ${apiUrl} does not answer: start it, or set SDW_API_URL (or --api-url).`,
-          },
-          llmCheck(config),
-          {
-            name: config.databaseUrl
-              ? 'the PostgreSQL record store answers'
-              : `the record store folder ${config.dataDir}`,
-            run: () =>
-              problemOf(async () => {
-                const store = await openRecordStore(config);
-                try {
-                  await store.readRecord('sdw-etl-doctor', 1);
-                } finally {
-                  await store.close?.();
-                }
-              }),
-          },
-          {
-            name: `the output folder ${folder} takes new files`,
-            run: async () => {
-              await mkdir(folder, { recursive: true }).catch(() => undefined);
-              return (await canWriteIn(folder))
-                ? undefined
-                : `The output folder ${folder} cannot be written: choose another with --output, or fix its permissions.`;
-            },
-          },
-        ];
-        let failed = 0;
-        try {
-          for (const check of checks) {
-            const finding = await check.run();
-            if (finding !== undefined) failed += 1;
-            console.log(finding === undefined ? `✓ ${check.name}` : `✗ ${check.name}: ${finding}`);
-          }
-        } finally {
-          await client?.connection.close();
-        }
-        console.log(failed === 0 ? 'All checks passed.' : `${failed} of ${checks.length} checks failed.`);
-        return failed === 0 ? 0 : 1;
-      }),
-    );
+    .action(action((flags: DoctorFlags) => doctor(loadConfig(), flags)));
 }

@@ -22,6 +22,7 @@ import { action, duration, oneOf, port, positiveInt, UsageError } from './contex
 import { registerControl } from './control';
 import { demo } from './demo';
 import { registerDoctor } from './doctor';
+import { jsonOption } from './json';
 import { registerRetention } from './retention';
 import { runCommand } from './run';
 import { registerSimulate } from './simulate';
@@ -117,6 +118,8 @@ program
   .option('--id <runId>', 'the run id (the workflow id); generated when not given')
   .option('--detach', 'print the run id and exit without waiting')
   .option('--force', 'replace an --output file that is not an earlier sdw-etl export')
+  .option('--quiet', 'print only the summary, no progress')
+  .addOption(jsonOption())
   .action(
     action(
       async (

@@ -20,9 +20,11 @@ import { printable, reportPathFor, type ReportedCustomer } from '../report';
 import { rebuildReport } from '../report-from-history';
 import { checkNamespace, noWorkerMessage, workerPolls } from '../temporal-checks';
 import type { etlRun } from '../workflows';
-import { defaultRunOptions, type Progress, type RunOptions, type RunSummary } from '../workflows/api';
+import { defaultRunOptions, type RunOptions, type RunSummary } from '../workflows/api';
 import { plural, UsageError } from './context';
 import { withStoredInput } from './stored-input';
+import { printJson, sayFor } from './json';
+import { countDataRows, progressDisplay, progressModeFor } from './progress';
 
 export interface RunFlags {
   input: string;
@@ -41,7 +43,14 @@ export interface RunFlags {
   detach?: boolean;
   /** Replace an --output file that is not an earlier sdw-etl export. */
   force?: boolean;
+  /** Only the summary: no progress. */
+  quiet?: boolean;
+  /** One JSON document on standard output (docs/operations.md); lines for people go to standard error. */
+  json?: boolean;
 }
+
+/** How a command that follows a run shows it: progress, summary, or one JSON document. */
+export type FollowFlags = Pick<RunFlags, 'quiet' | 'json'>;
 
 /**
  * Refuses, before any run starts, a CSV whose header, encoding or rows cannot make a run: it reads until the first
@@ -76,7 +85,7 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
     } catch {
       throw new UsageError(`The output folder ${folder} does not exist and cannot be created.`);
     }
-    if (flags.output !== undefined) console.log(`Created the output folder ${folder}.`);
+    if (flags.output !== undefined) sayFor(flags)(`Created the output folder ${folder}.`);
   }
   if (!(await canWriteIn(folder))) throw new UsageError(`The output folder ${folder} is not writable.`);
   // With a shared store the CLI streams the list into it: no worker reads the file, so only the output is confined.
@@ -102,13 +111,6 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
     apiOutageWaitMs: flags.apiOutageWaitMs,
     campaign,
   };
-}
-
-function progressLine(p: Progress): string {
-  const c = p.counts;
-  const done = c.loaded + c.alreadyLoaded + c.skipped + c.failed;
-  const waiting = p.bankApi.status === 'down' ? `, waiting for the bank API since ${p.bankApi.since}` : '';
-  return `${p.state}: ${done} done (${c.loaded} loaded, ${c.skipped} skipped, ${c.failed} failed), ${p.inFlight} in flight, ${c.invalid + c.duplicates} rows set aside${waiting}`;
 }
 
 /** Lists up to this many customers' outcomes under a run's summary. */
@@ -187,32 +189,43 @@ export function rootCause(err: Error): string {
   return cause.message;
 }
 
-/** Follows a run with a progress line, prints its summary, and returns the exit code. */
+/** A run that started and then failed: the run's own failure, not the set-up's. */
+export class RunFailedError extends UsageError {}
+
+/**
+ * Follows a run with its progress (a bar on a terminal, plain lines off one, none with --quiet or --json), prints
+ * its summary (or its JSON document), and returns the exit code.
+ */
 export async function followAndSummarize(
   client: Client,
   handle: WorkflowHandle<typeof etlRun>,
   config: Config,
+  flags: FollowFlags = {},
 ): Promise<number> {
   const runId = handle.workflowId;
-  const tty = process.stdout.isTTY;
+  const webUiUrl = runUrl(config, runId);
+  const mode = progressModeFor(flags);
+  const options = await runOptionsOf(handle);
+  const display = progressDisplay(mode, mode === 'none' ? undefined : await countDataRows(options.input));
   let summary: RunSummary;
   try {
-    summary = await followRun(handle, (p) => {
-      if (tty) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
-    });
+    summary = await followRun(handle, (p) => display.show(p));
   } catch (err) {
-    if (tty) process.stdout.write('\n');
+    display.stop();
     if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
-      const options = await runOptionsOf(handle);
-      console.log(`Run ${runId} was cancelled; what it did is in ${printable(reportPathFor(options.output, runId))}`);
+      const reportPath = reportPathFor(options.output, runId);
+      if (flags.json) printJson({ runId, state: 'cancelled', exitCode: 2, reportPath, webUiUrl });
+      else console.log(`Run ${runId} was cancelled; what it did is in ${printable(reportPath)}`);
       return 2;
     }
-    if (err instanceof WorkflowFailedError) throw new UsageError(`Run ${runId} failed: ${rootCause(err)}`);
+    if (err instanceof WorkflowFailedError) throw new RunFailedError(`Run ${runId} failed: ${rootCause(err)}`);
     throw err;
   }
-  if (tty) process.stdout.write('\n');
-  await printSummary(client, summary, config);
-  return exitCodeFor(summary);
+  display.stop();
+  const exitCode = exitCodeFor(summary);
+  if (flags.json) printJson({ ...summary, state: 'completed', exitCode, webUiUrl });
+  else await printSummary(client, summary, config);
+  return exitCode;
 }
 
 /** Starts a run; unless detached, follows it to the end. Returns the exit code. */
@@ -222,8 +235,9 @@ export async function runCommand(flags: RunFlags, config: Config): Promise<numbe
     throw new UsageError(runIdProblem(runId));
   }
   const options = await runOptions(flags, config);
+  const say = sayFor(flags);
   if (!config.llm) {
-    console.log(
+    say(
       'No OPENAI_API_KEY or OPENAI_BASE_URL is set here: workers started from this shell write offline template messages.',
     );
   }
@@ -232,11 +246,12 @@ export async function runCommand(flags: RunFlags, config: Config): Promise<numbe
     const stored = await withStoredInput(client, config, runId, options, flags.input);
     const handle = await startOrRefuse(client, config, runId, stored, flags.detach);
     if (flags.detach) {
-      console.log(runId);
+      if (flags.json) printJson({ runId, state: 'started', webUiUrl: runUrl(config, runId) });
+      else console.log(runId);
       return 0;
     }
-    console.log(`Run ${runId} started: ${runUrl(config, runId)}`);
-    return await followAndSummarize(client, handle, config);
+    if (!flags.quiet && !flags.json) console.log(`Run ${runId} started: ${runUrl(config, runId)}`);
+    return await followAndSummarize(client, handle, config, flags);
   } finally {
     await client.connection.close();
   }

@@ -1,5 +1,7 @@
 // sdw-etl doctor as an operator setting up meets it: every misconfiguration named at once with its fix, then all ✓.
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { parseEncryptionKeys } from '../../src/codec';
 import { cliEnv, downUrl, sdwEtl, startPipeline, type Pipeline, createBareNamespace } from '../helpers';
 
 describe('sdw-etl doctor', () => {
@@ -23,6 +25,8 @@ describe('sdw-etl doctor', () => {
     expect(ran.stdout.split('\n').filter((l) => l.startsWith('✗'))).toEqual([]);
     expect(ran.stdout).toContain(`✓ a worker polls the task queue ${pipeline.config.temporal.taskQueue}`);
     expect(ran.stdout).toContain('✓ the LLM at');
+    expect(ran.stdout).toMatch(/^✓ the workers run sdw-etl \d+\.\d+\.\d+, as this command does$/m);
+    expect(ran.stdout).toContain("✓ the workers' encryption keys match this command's (no encryption)");
     expect(ran.stdout).toContain('All checks passed.');
     expect(ran.code).toBe(0);
   });
@@ -37,15 +41,52 @@ describe('sdw-etl doctor', () => {
       expect(failed).toEqual([
         expect.stringContaining(`lacks the search attributes SdwRunId`),
         expect.stringContaining('No worker polls the task queue'),
+        expect.stringMatching(/^✗ the workers run sdw-etl .*: not checked: no worker polls the task queue\.$/),
+        expect.stringMatching(/^✗ the workers' encryption keys .*: not checked: no worker polls the task queue\.$/),
         expect.stringContaining('does not answer: start it, or set SDW_API_URL'),
         expect.stringContaining('refused the key (401): set OPENAI_API_KEY to a valid key.'),
       ]);
       expect(failed[0]).toContain('scripts/register-search-attributes.sh');
       expect(failed[1]).toContain('npx sdw-etl worker');
-      expect(ran.stdout).toContain('4 of 7 checks failed.');
+      expect(ran.stdout).toContain('6 of 9 checks failed.');
+      expect(ran.stdout).not.toContain('\u001b'); // no colours off a terminal
       expect(ran.code).toBe(1);
     } finally {
       pipeline.llm.faults.rejectKey = false;
+    }
+  });
+
+  test('encryption keys that differ between this command and the workers: named with the fix; the same keys: ✓', async () => {
+    const key = (): string => randomBytes(32).toString('base64');
+    const workerKey = `k1:${key()}`;
+    const encrypted = await startPipeline({ encryption: parseEncryptionKeys(workerKey) });
+    try {
+      const keysLine = async (extra: Record<string, string>): Promise<[string | undefined, number | null]> => {
+        const ran = await sdwEtl(
+          ['doctor', '--output', path.join(pipeline.dir, 'out.json')],
+          { ...env, ...cliEnv(encrypted), ...extra },
+          pipeline.dir,
+        );
+        return [ran.stdout.split('\n').find((l) => l.includes('encryption keys match')), ran.code];
+      };
+      expect(await keysLine({})).toEqual([
+        expect.stringMatching(
+          /^✗ .*\(no encryption\): worker \d+@\S+ sdw-etl\/\S+ keys=k1:[0-9a-f]{12} encrypts payloads and this command has no key: give clients and workers the same SDW_ETL_ENCRYPTION_KEY\.$/,
+        ),
+        1,
+      ]);
+      expect(await keysLine({ SDW_ETL_ENCRYPTION_KEY: `k1:${key()}` })).toEqual([
+        expect.stringMatching(
+          /^✗ .*\(keys k1\): key k1 is not the same key here and on worker .*: give clients and workers the same SDW_ETL_ENCRYPTION_KEY\.$/,
+        ),
+        1,
+      ]);
+      expect(await keysLine({ SDW_ETL_ENCRYPTION_KEY: workerKey })).toEqual([
+        "✓ the workers' encryption keys match this command's (keys k1)",
+        0,
+      ]);
+    } finally {
+      await encrypted.close();
     }
   });
 });
