@@ -14,6 +14,12 @@ import { dataConverterFor } from './codec';
 import type { Config } from './config';
 import { checkNamespace } from './temporal-checks';
 import { maxConcurrency } from './workflows/api';
+import { sdwActivityInterceptors } from './telemetry/activity-interceptors';
+import { createWorkerMetrics } from './telemetry/metrics';
+import { currentTracing } from './telemetry/tracing';
+
+/** sdw-etl's workflow interceptors (the bank API's outage gauge); a prebuilt bundle must be bundled with them. */
+export const workflowInterceptorModules = [require.resolve('./telemetry/workflow-interceptors')];
 
 /**
  * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
@@ -54,6 +60,8 @@ export async function createWorker(
   try {
     await checkNamespace(connection, config);
     store = await openRecordStore(config);
+    const metrics = createWorkerMetrics(Runtime.instance().metricMeter, config.llm?.model);
+    const tracing = currentTracing();
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
@@ -68,6 +76,14 @@ export async function createWorker(
         llm: config.llm ? createLlmClient(config.llm) : undefined,
         llmRatePerSecond: config.llmRatePerSecond,
       }),
+      interceptors: {
+        // Outermost first: a step's span is open while sdw-etl's interceptor measures it and names its customer.
+        activity: [...(tracing ? [tracing.activityInterceptors] : []), sdwActivityInterceptors(metrics)],
+        ...(options.workflowBundle
+          ? {}
+          : { workflowModules: [...(tracing?.workflowModules ?? []), ...workflowInterceptorModules] }),
+      },
+      ...(tracing ? { sinks: tracing.sinks } : {}),
       // Every customer in flight runs its steps as local activities: as many slots as a run's largest concurrency.
       maxConcurrentLocalActivityExecutions: maxConcurrency,
     });

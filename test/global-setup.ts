@@ -40,12 +40,15 @@ export default async function globalSetup(): Promise<void> {
     error: console.error,
   };
   const workflowsPath = path.join(root, 'src', 'workflows', 'index.ts');
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quiet });
+  // sdw-etl's workflow interceptors (the bank API gauge), as a worker without a bundle has them.
+  const workflowInterceptorModules = [path.join(root, 'src', 'telemetry', 'workflow-interceptors.ts')];
+  const bundle = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quiet });
   const bundlePath = path.join(scratch, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
   // Workers with encryption on need the failure converter that encodes failure messages inside the sandbox too.
   const encrypted = await bundleWorkflowCode({
     workflowsPath,
+    workflowInterceptorModules,
     logger: quiet,
     failureConverterPath: path.join(root, 'src', 'failure-converter.ts'),
   });

@@ -1,0 +1,87 @@
+// What the worker sees of every activity, local ones included: each step's duration and result, the outcomes
+// saved, the rows read, and the customer id on each step's log lines and span.
+import { trace } from '@opentelemetry/api';
+import type { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type {
+  ActivityExecuteInput,
+  ActivityInboundCallsInterceptor,
+  ActivityInterceptors,
+  ActivityOutboundCallsInterceptor,
+  GetLogAttributesInput,
+  Next,
+} from '@temporalio/worker';
+import type { UserIdPage } from '../activities/extract';
+import type { CustomerRecord } from '../activities/store/store';
+import { stepOfActivity, type WorkerMetrics } from './metrics';
+import { runIdOf } from '../run-id';
+
+/** What an activity's arguments say about where it belongs; never customer data beyond the id. */
+interface Whereabouts {
+  runId?: string;
+  customerId?: number;
+  /** The step's span (when tracing), kept for the lines the SDK logs once the step has returned ("Activity failed"). */
+  traceId?: string;
+  spanId?: string;
+}
+
+function whereaboutsOf(ctx: Context, args: unknown[]): Whereabouts {
+  const arg = (args[0] ?? {}) as { id?: unknown; runId?: unknown };
+  return {
+    runId: typeof arg.runId === 'string' ? arg.runId : runIdOf(ctx.info.workflowExecution?.workflowId ?? ''),
+    customerId: typeof arg.id === 'number' ? arg.id : undefined,
+  };
+}
+
+/** `ok`, or the failure's type: a short, fixed list (src/failures.ts), so a safe label. */
+const resultOf = (err: unknown): string =>
+  err instanceof ApplicationFailure && err.type ? err.type : err instanceof Error ? err.name : 'error';
+
+/** The activity interceptors of sdw-etl's worker, given its metric instruments. */
+export function sdwActivityInterceptors(metrics: WorkerMetrics): (ctx: Context) => ActivityInterceptors {
+  return (ctx) => {
+    let where: Whereabouts = {};
+    const inbound: ActivityInboundCallsInterceptor = {
+      async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>) {
+        where = whereaboutsOf(ctx, input.args);
+        const { activityType } = ctx.info;
+        const span = trace.getActiveSpan();
+        if (span) {
+          if (where.customerId !== undefined) span.setAttribute('sdw.customer_id', where.customerId);
+          ({ traceId: where.traceId, spanId: where.spanId } = span.spanContext());
+        }
+        const step = stepOfActivity[activityType];
+        const started = performance.now();
+        let result = 'ok';
+        try {
+          const output = await next(input);
+          if (activityType === 'recordOutcomes' && where.runId) {
+            // Counted once saved: a save that failed and is retried counts once, when it succeeds.
+            metrics.savedOutcomes(where.runId, (input.args[0] as { records: CustomerRecord[] }).records);
+          }
+          if (activityType === 'readUserIds' && where.runId) {
+            const page = output as UserIdPage;
+            metrics.rowsRead(where.runId, page.ids.length + page.invalid.length);
+          }
+          return output;
+        } catch (err) {
+          result = resultOf(err);
+          throw err;
+        } finally {
+          if (step) metrics.stepAttempt(step, (performance.now() - started) / 1000, result);
+        }
+      },
+    };
+    const outbound: ActivityOutboundCallsInterceptor = {
+      getLogAttributes(input: GetLogAttributesInput, next: Next<ActivityOutboundCallsInterceptor, 'getLogAttributes'>) {
+        const { customerId, traceId, spanId } = where;
+        return next({
+          ...(customerId !== undefined ? { customerId } : {}),
+          ...(traceId ? { trace_id: traceId, span_id: spanId } : {}),
+          ...input,
+        });
+      },
+    };
+    return { inbound, outbound };
+  };
+}
