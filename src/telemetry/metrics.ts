@@ -74,8 +74,9 @@ export function createWorkerMetrics(meter: MetricMeter, llmModel: string | undef
         customers.add(1, { status: outcome.status, reason: outcome.error?.reason ?? 'none' });
         if (outcome.source === 'mock') fallbacks.add(1, { kind: 'mock_customer' });
         if (outcome.messageSource === 'template') fallbacks.add(1, { kind: 'template_message' });
-        if (outcome.messageSource !== 'llm') continue;
+        // Tokens as the report counts them: whatever a customer's messages cost, used or not.
         const { promptTokens, completionTokens } = outcome.tokens;
+        if (promptTokens + completionTokens === 0) continue;
         const model = outcome.model ?? noModel;
         tokens.add(promptTokens, { model, kind: 'prompt' });
         tokens.add(completionTokens, { model, kind: 'completion' });

@@ -6,7 +6,7 @@ import { freePort, startWorkerProcess, type WorkerProcess } from '../../src/benc
 import type { RunReport } from '../../src/report';
 import { generateCustomers, startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
 import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
-import { csvOf, scratchDir, sdwEtl, writeCsv } from '../helpers';
+import { csvOf, downUrl, scratchDir, sdwEtl, writeCsv } from '../helpers';
 
 /** One span as OTLP/HTTP JSON carries it. */
 interface OtlpSpan {
@@ -89,20 +89,45 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
     await worker?.stop();
     await bankApi?.close();
     await llm?.close();
+    otlp?.server.closeAllConnections();
     await new Promise((resolve) => otlp?.server.close(resolve));
   });
 
   const scrape = async () => parseMetrics(await (await fetch(metricsUrl)).text());
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
   const sum = (samples: Awaited<ReturnType<typeof scrape>>, name: string, labels: Record<string, string> = {}) =>
     samples
       .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
       .reduce((total, s) => total + s.value, 0);
+
+  test('while the bank API answers no one, the run shows it down; once it answers, up again', async () => {
+    const apiUrl = await downUrl();
+    const input = writeCsv(dir, csvOf([2, 3]), 'outage.csv');
+    const runId = `outage-${process.pid}`;
+    const args = ['run', '--input', input, '--output', path.join(dir, 'outage.json'), '--id', runId];
+    const ran = sdwEtl([...args, '--api-url', apiUrl, '--api-outage-wait', '5m'], env, dir);
+    const down = () => sum(samples, 'sdw_etl_bank_api_down', { run_id: runId });
+    let samples = await scrape();
+    while (down() !== 1) samples = await pause().then(scrape);
+    // The API comes back on the same address: the run's probe sees it and the run carries on.
+    const port = Number(new URL(apiUrl).port);
+    const back = await startBankApi({ seed: generateCustomers(3, 1), port });
+    try {
+      while (down() !== 0) samples = await pause().then(scrape);
+      expect((await ran).code).toBe(0);
+    } finally {
+      await back.close();
+    }
+  });
 
   test('the counters move during a run and equal its report at the end; its trace links every step to the run', async () => {
     // Customer 1 refuses its update; 999999 is not at the bank; "x" is no id.
     const ids = [...Array.from({ length: customers }, (_, i) => i + 1), 999999, 'x'];
     const input = writeCsv(dir, csvOf(ids), 'watched.csv');
     const runId = `watched-${process.pid}`;
+    // The worker has run the outage test's customers already: this run's figures are what grows from here.
+    const before = await scrape();
+    const chatCallsBefore = llm.requests.filter((r) => r.path.endsWith('/chat/completions')).length;
     const ran = sdwEtl(
       [
         'run',
@@ -124,9 +149,8 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
     // During the run: once a batch is saved, the bank is held so no other customer can finish, and a scrape shows
     // the run part done.
     let during: Awaited<ReturnType<typeof scrape>> = [];
-    while (sum(during, 'sdw_etl_customers_total') === 0) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      during = await scrape();
+    while (sum(during, 'sdw_etl_run_customers_total', { run_id: runId }) === 0) {
+      during = await pause().then(scrape);
     }
     const release = bankApi.hold();
     during = await scrape();
@@ -140,23 +164,25 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
     expect(code).toBe(2); // two customers failed
     const report = JSON.parse(readFileSync(path.join(dir, `${runId}.report.json`), 'utf8')) as RunReport;
     const after = await scrape();
+    const grown = (name: string, labels: Record<string, string> = {}) =>
+      sum(after, name, labels) - sum(before, name, labels);
     const c = report.counts;
-    expect(sum(after, 'sdw_etl_customers_total', { status: 'loaded' })).toBe(c.loaded);
-    expect(sum(after, 'sdw_etl_customers_total', { status: 'failed' })).toBe(c.failed);
-    expect(sum(after, 'sdw_etl_customers_total', { status: 'failed', reason: 'not_found' })).toBe(1);
-    expect(sum(after, 'sdw_etl_customers_total', { status: 'failed', reason: 'api_rejected' })).toBe(1);
-    expect(sum(after, 'sdw_etl_customers_total', { status: 'skipped' })).toBe(c.skipped);
-    expect(sum(after, 'sdw_etl_fallbacks_total', { kind: 'template_message' })).toBe(c.templated);
-    expect(sum(after, 'sdw_etl_fallbacks_total', { kind: 'mock_customer' })).toBe(c.fromMock);
-    expect(sum(after, 'sdw_etl_llm_tokens_total', { kind: 'prompt' })).toBe(c.promptTokens);
-    expect(sum(after, 'sdw_etl_llm_tokens_total', { kind: 'completion' })).toBe(c.completionTokens);
+    expect(grown('sdw_etl_customers_total', { status: 'loaded' })).toBe(c.loaded);
+    expect(grown('sdw_etl_customers_total', { status: 'failed' })).toBe(c.failed);
+    expect(grown('sdw_etl_customers_total', { status: 'failed', reason: 'not_found' })).toBe(1);
+    expect(grown('sdw_etl_customers_total', { status: 'failed', reason: 'api_rejected' })).toBe(1);
+    expect(grown('sdw_etl_customers_total', { status: 'skipped' })).toBe(c.skipped);
+    expect(grown('sdw_etl_fallbacks_total', { kind: 'template_message' })).toBe(c.templated);
+    expect(grown('sdw_etl_fallbacks_total', { kind: 'mock_customer' })).toBe(c.fromMock);
+    expect(grown('sdw_etl_llm_tokens_total', { kind: 'prompt' })).toBe(c.promptTokens);
+    expect(grown('sdw_etl_llm_tokens_total', { kind: 'completion' })).toBe(c.completionTokens);
     expect(sum(after, 'sdw_etl_run_customers_total', { run_id: runId })).toBe(c.loaded + c.skipped + c.failed);
     expect(sum(after, 'sdw_etl_run_rows_read_total', { run_id: runId })).toBe(c.rows);
     // Every request the LLM answered is a call, the unusable replies too.
-    const chatCalls = llm.requests.filter((r) => r.path.endsWith('/chat/completions')).length;
-    expect(sum(after, 'sdw_etl_llm_calls_total')).toBe(chatCalls);
+    const chatCalls = llm.requests.filter((r) => r.path.endsWith('/chat/completions')).length - chatCallsBefore;
+    expect(grown('sdw_etl_llm_calls_total')).toBe(chatCalls);
     expect(chatCalls).toBeGreaterThan(c.loaded);
-    expect(sum(after, 'sdw_etl_llm_message_cost_dollars_sum')).toBeGreaterThan(0);
+    expect(grown('sdw_etl_llm_message_cost_dollars_sum')).toBeGreaterThan(0);
     // The SDK's own metrics come on the same page.
     expect(after.some((s) => s.name.startsWith('temporal_'))).toBe(true);
     // No customer id on any series.
@@ -171,15 +197,14 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
       for (let s = byId.get(span.parentSpanId ?? ''); s; s = byId.get(s.parentSpanId ?? '')) names.push(s.name);
       return names;
     };
-    const start = spans.find((s) => s.name === 'StartWorkflow:etlRun');
+    const start = spans.find((s) => s.name === 'StartWorkflow:etlRun' && attribute(s, 'temporalWorkflowId') === runId);
     expect(start).toBeDefined();
     const loaded = ids.filter((id): id is number => typeof id === 'number' && id !== 1 && id !== 999999);
     for (const step of ['fetchCustomer', 'writeMessage', 'loadCustomer']) {
-      const stepSpans = spans.filter((s) => s.name === `RunActivity:${step}`);
+      const stepSpans = spans.filter((s) => s.name === `RunActivity:${step}` && s.traceId === start!.traceId);
       const seen = new Set(stepSpans.map((s) => Number(attribute(s, 'sdw.customer_id'))));
       for (const id of loaded) expect(seen.has(id)).toBe(true);
       for (const span of stepSpans) {
-        expect(span.traceId).toBe(start!.traceId);
         expect(ancestors(span)).toEqual(expect.arrayContaining(['RunWorkflow:personalizeBatch', 'RunWorkflow:etlRun']));
       }
     }
@@ -203,6 +228,8 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
     expect(notFound).toMatchObject({ runId, level: 'WARN', attempt: 1 });
     expect(notFound!.batch).toMatch(/^lines-\d+-\d+$/);
     expect(notFound!.traceId).toBe(start!.traceId);
-    expect(entries.find((e) => e.message === 'Batch done')).toMatchObject({ runId });
+    const batchDone = entries.find((e) => e.message === 'Batch done' && e.runId === runId);
+    expect(batchDone).toMatchObject({ level: 'INFO', traceId: start!.traceId });
+    expect(batchDone!.batch).toMatch(/^lines-\d+-\d+$/);
   });
 });
