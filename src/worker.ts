@@ -78,7 +78,7 @@ export async function createWorker(
       }),
       interceptors: {
         // Outermost first: a step's span is open while sdw-etl's interceptor measures it and names its customer.
-        activity: [...(tracing ? [tracing.activityInterceptors] : []), sdwActivityInterceptors(metrics)],
+        activity: [...(tracing ? [tracing.activityInterceptors] : []), sdwActivityInterceptors(metrics, store)],
         ...(options.workflowBundle
           ? {}
           : { workflowModules: [...(tracing?.workflowModules ?? []), ...workflowInterceptorModules] }),

@@ -12,7 +12,7 @@ import type {
   Next,
 } from '@temporalio/worker';
 import type { UserIdPage } from '../activities/extract';
-import type { CustomerRecord } from '../activities/store/store';
+import type { CustomerRecord, RecordStore } from '../activities/store/store';
 import { stepOfActivity, type WorkerMetrics } from './metrics';
 import { runIdOf } from '../run-id';
 
@@ -33,12 +33,30 @@ function whereaboutsOf(ctx: Context, args: unknown[]): Whereabouts {
   };
 }
 
+const recordsOf = (args: unknown[]): CustomerRecord[] => (args[0] as { records: CustomerRecord[] }).records;
+
 /** `ok`, or the failure's type: a short, fixed list (src/failures.ts), so a safe label. */
 const resultOf = (err: unknown): string =>
   err instanceof ApplicationFailure && err.type ? err.type : err instanceof Error ? err.name : 'error';
 
-/** The activity interceptors of sdw-etl's worker, given its metric instruments. */
-export function sdwActivityInterceptors(metrics: WorkerMetrics): (ctx: Context) => ActivityInterceptors {
+/**
+ * The customers of a batch about to be saved that the store does not hold yet for the run. A batch's save runs again
+ * when it is retried, and when its workflow task is lost after the save (a worker that dies, or one so starved of
+ * CPU that the task times out): the store, which every worker shares, says who was counted already.
+ */
+async function notYetSaved(store: RecordStore, runId: string, records: CustomerRecord[]): Promise<CustomerRecord[]> {
+  const saved = await store.readRecords(
+    runId,
+    records.map((r) => r.outcome.id),
+  );
+  return records.filter((r) => !saved.has(r.outcome.id));
+}
+
+/** The activity interceptors of sdw-etl's worker, given its metric instruments and its record store. */
+export function sdwActivityInterceptors(
+  metrics: WorkerMetrics,
+  store: RecordStore,
+): (ctx: Context) => ActivityInterceptors {
   return (ctx) => {
     let where: Whereabouts = {};
     const inbound: ActivityInboundCallsInterceptor = {
@@ -53,12 +71,12 @@ export function sdwActivityInterceptors(metrics: WorkerMetrics): (ctx: Context) 
         const step = stepOfActivity[activityType];
         const started = performance.now();
         let result = 'ok';
+        const records = activityType === 'recordOutcomes' && where.runId ? recordsOf(input.args) : undefined;
+        const uncounted = records && (await notYetSaved(store, where.runId!, records));
         try {
           const output = await next(input);
-          if (activityType === 'recordOutcomes' && where.runId) {
-            // Counted once saved: a save that failed and is retried counts once, when it succeeds.
-            metrics.savedOutcomes(where.runId, (input.args[0] as { records: CustomerRecord[] }).records);
-          }
+          // Counted once saved, and only the customers no earlier save of this batch had saved.
+          if (uncounted) metrics.savedOutcomes(where.runId!, uncounted);
           if (activityType === 'readUserIds' && where.runId) {
             const page = output as UserIdPage;
             metrics.rowsRead(where.runId, page.ids.length + page.invalid.length);

@@ -64,12 +64,9 @@ export function createWorkerMetrics(meter: MetricMeter, llmModel: string | undef
   const runCustomers = meter.createCounter(metricNames.runCustomers, undefined, 'Customers of a run saved');
   const runRowsRead = meter.createCounter(metricNames.runRowsRead, undefined, "Rows of a run's CSV read");
   return {
-    /**
-     * Counts a batch's outcomes once they are saved. The caller counts only after the save succeeded, so a retried
-     * save counts once; a worker that dies between the save and the workflow hearing of it makes another worker save
-     * and count again (docs/operations.md, "Watching it run").
-     */
+    /** Counts customers once their outcome is saved for the first time (docs/operations.md, "Watching it run"). */
     savedOutcomes(runId: string, records: CustomerRecord[]): void {
+      if (records.length === 0) return;
       for (const { outcome } of records) {
         customers.add(1, { status: outcome.status, reason: outcome.error?.reason ?? 'none' });
         if (outcome.source === 'mock') fallbacks.add(1, { kind: 'mock_customer' });
