@@ -9,7 +9,8 @@ import {
 } from '@temporalio/client';
 import type { LoadedDataConverter, Payload } from '@temporalio/common';
 import { dataConverterFor } from './codec';
-import type { Config } from './config';
+import { loadTelemetryConfig, type Config } from './config';
+import { startTracing } from './telemetry/tracing';
 import {
   progressQuery,
   resolveRunOptions,
@@ -24,10 +25,13 @@ import type { etlRun } from './workflows';
 
 export async function connectClient(config: Config): Promise<Client> {
   const connection = await Connection.connect({ ...config.temporal.connection, connectTimeout: '5 seconds' });
+  // With OTEL_EXPORTER_OTLP_ENDPOINT set, a run's trace starts here, at the client that starts it.
+  const tracing = startTracing(loadTelemetryConfig());
   return new Client({
     connection,
     namespace: config.temporal.namespace,
     dataConverter: dataConverterFor(config.encryption),
+    interceptors: tracing ? { workflow: [tracing.clientInterceptor] } : undefined,
   });
 }
 

@@ -171,3 +171,34 @@ export function loadConfig(env: Env = process.env): Config {
     retentionMs: retention === undefined ? undefined : parseDuration(retention, 'SDW_RETENTION'),
   };
 }
+
+export interface TelemetryConfig {
+  /** The port a worker serves Prometheus metrics on (SDW_METRICS_PORT); undefined: no metrics. */
+  metricsPort: number | undefined;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT), read by the exporter itself; undefined: no tracing. */
+  otlpEndpoint: string | undefined;
+  /** SDW_LOG_FORMAT: `text` (default) or `json`, one object a line. */
+  logFormat: 'text' | 'json';
+}
+
+/** A TCP port, 1 to 65535. */
+export function parsePort(value: string, what: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 65535)
+    throw new ConfigError(`${what} must be a port, 1 to 65535, got "${value}".`);
+  return n;
+}
+
+/** Reads how a process shows itself to an operations team: metrics port, trace endpoint, log format. */
+export function loadTelemetryConfig(env: Env = process.env): TelemetryConfig {
+  const metricsPort = text(env, 'SDW_METRICS_PORT');
+  const otlpEndpoint = text(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? text(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const logFormat = text(env, 'SDW_LOG_FORMAT') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json')
+    throw new ConfigError(`SDW_LOG_FORMAT must be text or json, got "${logFormat}".`);
+  return {
+    metricsPort: metricsPort === undefined ? undefined : parsePort(metricsPort, 'SDW_METRICS_PORT'),
+    otlpEndpoint: otlpEndpoint === undefined ? undefined : parseUrl(otlpEndpoint, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+    logFormat,
+  };
+}

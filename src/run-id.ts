@@ -8,3 +8,6 @@ export const validRunId = (id: string): boolean => runIdPattern.test(id) && !id.
 /** The sentence for a run id that breaks the rule. */
 export const runIdProblem = (id: string): string =>
   `The run id "${id}" must be 1 to 100 letters, digits, dots, dashes or underscores, starting with a letter or digit.`;
+
+/** The run a workflow belongs to: the run's own id, or the part of a batch's id before its `/lines-…`. */
+export const runIdOf = (workflowId: string): string => workflowId.split('/')[0]!;

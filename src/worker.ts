@@ -17,9 +17,18 @@ import { startRetention } from './retention';
 import { checkNamespace } from './temporal-checks';
 import { workerIdentity } from './worker-identity';
 import { maxConcurrency } from './workflows/api';
+import { sdwActivityInterceptors } from './telemetry/activity-interceptors';
+import { createWorkerMetrics } from './telemetry/metrics';
+import { currentTracing } from './telemetry/tracing';
 
-/** The workflow interceptor that fails a run this worker cannot decrypt at once; bundles must include it. */
-export const workflowInterceptorModule = require.resolve('./workflows/undecodable-input');
+/**
+ * sdw-etl's workflow interceptors: one fails a run this worker cannot decrypt at once, one keeps the bank API's outage
+ * gauge. A prebuilt bundle must be bundled with them.
+ */
+export const workflowInterceptorModules = [
+  require.resolve('./workflows/undecodable-input'),
+  require.resolve('./telemetry/workflow-interceptors'),
+];
 
 /**
  * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
@@ -66,6 +75,8 @@ export async function createWorker(
     await checkNamespace(connection, config);
     store = await openRecordStore(config);
     llmQuota = await openLlmQuota(config);
+    const metrics = createWorkerMetrics(Runtime.instance().metricMeter, config.llm?.model);
+    const tracing = currentTracing();
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
@@ -73,13 +84,9 @@ export async function createWorker(
       // Its build and key fingerprints, for sdw-etl doctor to compare with the client's.
       identity: workerIdentity(config.encryption),
       dataConverter: dataConverterFor(config.encryption, 'worker'),
-      // A prebuilt bundle carries the interceptor itself (bundleWorkflowCode's workflowInterceptorModules).
       ...(options.workflowBundle
         ? { workflowBundle: options.workflowBundle }
-        : {
-            workflowsPath: require.resolve('./workflows'),
-            interceptors: { workflowModules: [workflowInterceptorModule] },
-          }),
+        : { workflowsPath: require.resolve('./workflows') }),
       activities: createActivities({
         store,
         apiUrl: config.apiUrl,
@@ -87,6 +94,15 @@ export async function createWorker(
         llmQuota,
         folders: config.folders,
       }),
+      interceptors: {
+        // Outermost first: a step's span is open while sdw-etl's interceptor measures it and names its customer.
+        activity: [...(tracing ? [tracing.activityInterceptors] : []), sdwActivityInterceptors(metrics, store)],
+        // A prebuilt bundle carries the workflow interceptors itself (bundleWorkflowCode's workflowInterceptorModules).
+        ...(options.workflowBundle
+          ? {}
+          : { workflowModules: [...(tracing?.workflowModules ?? []), ...workflowInterceptorModules] }),
+      },
+      ...(tracing ? { sinks: tracing.sinks } : {}),
       // Every customer in flight runs its steps as local activities: as many slots as a run's largest concurrency.
       maxConcurrentLocalActivityExecutions: maxConcurrency,
     });

@@ -40,7 +40,11 @@ export default async function globalSetup(): Promise<void> {
     error: console.error,
   };
   const workflowsPath = path.join(root, 'src', 'workflows', 'index.ts');
-  const workflowInterceptorModules = [path.join(root, 'src', 'workflows', 'undecodable-input.ts')];
+  // sdw-etl's workflow interceptors, as a worker without a bundle has them: the undecodable-input check, the bank API gauge.
+  const workflowInterceptorModules = [
+    path.join(root, 'src', 'workflows', 'undecodable-input.ts'),
+    path.join(root, 'src', 'telemetry', 'workflow-interceptors.ts'),
+  ];
   const bundle = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quiet });
   const bundlePath = path.join(scratch, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);

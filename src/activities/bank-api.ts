@@ -6,6 +6,7 @@ import { failureTypes } from '../failures';
 import { newsIcon } from '../personalize';
 import { activityFailure } from './failure';
 import { retryAfterMs } from './http';
+import { httpSpan } from '../telemetry/spans';
 
 /** Below the activities' start-to-close timeout, so a hung API fails the attempt and Temporal retries it. */
 export const apiRequestTimeoutMs = 10_000;
@@ -42,8 +43,14 @@ async function readBody(res: Response, what: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** One request to the bank API, as a span of its own when tracing is on. */
+const request = (method: 'GET' | 'PUT', url: string, what: string, body?: Customer): Promise<Customer> =>
+  httpSpan(`${method} /users/{id}`, { 'http.request.method': method, 'url.full': url }, () =>
+    send(method, url, what, body),
+  );
+
 /** One request to the bank API; maps every way it can go wrong to a retryable or final failure. */
-async function request(method: 'GET' | 'PUT', url: string, what: string, body?: Customer): Promise<Customer> {
+async function send(method: 'GET' | 'PUT', url: string, what: string, body?: Customer): Promise<Customer> {
   let res: Response;
   try {
     res = await fetch(url, {

@@ -1,9 +1,11 @@
 // The sdw-etl command: the worker, run, demo and codec-server commands, and the groups registered from their files.
 import { Command, Option } from 'commander';
 import { startCodecServer } from '../codec-server';
-import { loadConfig, loadDotEnv, perMinute } from '../config';
+import { loadConfig, loadDotEnv, loadTelemetryConfig, perMinute } from '../config';
 import { locales } from '../personalize';
 import { printable } from '../report';
+import { installWorkerRuntime } from '../telemetry/runtime';
+import { startTracing, stopTracing } from '../telemetry/tracing';
 import { createWorker } from '../worker';
 import type { RunFlags } from './run';
 import {
@@ -52,11 +54,18 @@ program
     'LLM calls a minute across every worker sharing SDW_DATABASE_URL (default: SDW_LLM_RPM)',
     positiveInt(Number.MAX_SAFE_INTEGER),
   )
+  .option('--metrics-port <port>', 'serve Prometheus metrics on :port/metrics (default: SDW_METRICS_PORT)', port)
   .action(
-    action(async (flags: { llmRpm?: number }) => {
+    action(async (flags: { llmRpm?: number; metricsPort?: number }) => {
       const loaded = loadConfig();
       const config = { ...loaded, llmQuota: flags.llmRpm ? perMinute(flags.llmRpm) : loaded.llmQuota };
+      const telemetry = loadTelemetryConfig();
+      telemetry.metricsPort = flags.metricsPort ?? telemetry.metricsPort;
+      installWorkerRuntime(telemetry);
+      startTracing(telemetry);
       if (!config.llm) console.log('No OPENAI_API_KEY or OPENAI_BASE_URL set: messages come from offline templates.');
+      if (telemetry.metricsPort !== undefined)
+        console.log(`Metrics on http://0.0.0.0:${telemetry.metricsPort}/metrics`);
       const worker = await createWorker(config);
       console.log(
         `Worker polling ${config.temporal.connection.address} (namespace ${config.temporal.namespace}); Ctrl-C stops it.`,
@@ -169,7 +178,11 @@ registerExport(program);
 registerDoctor(program);
 registerSimulate(program);
 
-program.parseAsync().catch((err: unknown) => {
-  console.error(`sdw-etl: ${printable((err as Error).message)}`);
-  process.exitCode = 1;
-});
+program
+  .parseAsync()
+  .catch((err: unknown) => {
+    console.error(`sdw-etl: ${printable((err as Error).message)}`);
+    process.exitCode = 1;
+  })
+  // The spans still buffered leave before the process does.
+  .finally(stopTracing);

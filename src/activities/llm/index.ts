@@ -5,6 +5,7 @@ import { Context, log } from '@temporalio/activity';
 import { failureTypes } from '../../failures';
 import type { MessageSource, TokenUsage } from '../../outcomes';
 import { firstName, templateMessage, type Locale } from '../../personalize';
+import { httpSpan } from '../../telemetry/spans';
 import { activityFailure } from '../failure';
 import type { LlmClient } from './client';
 import { llmFailure } from './errors';
@@ -45,16 +46,18 @@ export async function writeMessage(llm: LlmClient | undefined, input: WriteMessa
   const prompt = prompts[input.locale];
   let completion: OpenAI.Chat.Completions.ChatCompletion;
   try {
-    completion = await llm.openai.chat.completions.create(
-      {
-        model: llm.model,
-        messages: [
-          { role: 'system', content: prompt.system },
-          { role: 'user', content: prompt.user(name) },
-        ],
-        max_tokens: maxCompletionTokens,
-      },
-      { signal: Context.current().cancellationSignal },
+    completion = await httpSpan('POST /chat/completions', { 'gen_ai.request.model': llm.model }, () =>
+      llm.openai.chat.completions.create(
+        {
+          model: llm.model,
+          messages: [
+            { role: 'system', content: prompt.system },
+            { role: 'user', content: prompt.user(name) },
+          ],
+          max_tokens: maxCompletionTokens,
+        },
+        { signal: Context.current().cancellationSignal },
+      ),
     );
   } catch (err) {
     throw llmFailure(err, llm.apiKey);

@@ -1,0 +1,60 @@
+// Traces: with OTEL_EXPORTER_OTLP_ENDPOINT set, the client, workflows and activities (through Temporal's
+// OpenTelemetry interceptors) and the HTTP calls to the bank and the LLM send spans over OTLP/HTTP.
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { Resource } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  OpenTelemetryWorkflowClientInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import type { ActivityInterceptorsFactory, WorkerOptions } from '@temporalio/worker';
+import type { TelemetryConfig } from '../config';
+
+export interface Tracing {
+  /** For a worker: a span for each activity (local ones too), its trace id on the activity's log lines. */
+  activityInterceptors: ActivityInterceptorsFactory;
+  /** For a worker: spans for each workflow and what it schedules, sent out through the `exporter` sink. */
+  workflowModules: string[];
+  sinks: NonNullable<WorkerOptions['sinks']>;
+  /** For a client: a span for each workflow started, signalled or queried, its context passed on in headers. */
+  clientInterceptor: OpenTelemetryWorkflowClientInterceptor;
+}
+
+let tracing: Tracing | undefined;
+let provider: BasicTracerProvider | undefined;
+
+/**
+ * Starts this process's tracing once (undefined without an OTLP endpoint). The exporter reads the OTEL_* variables
+ * itself, as every OpenTelemetry exporter does; the service is OTEL_SERVICE_NAME, else sdw-etl.
+ */
+export function startTracing(config: TelemetryConfig): Tracing | undefined {
+  if (!config.otlpEndpoint) return undefined;
+  if (tracing) return tracing;
+  const resource = new Resource({ 'service.name': process.env.OTEL_SERVICE_NAME ?? 'sdw-etl' });
+  const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter());
+  provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  provider.register({ contextManager: new AsyncLocalStorageContextManager().enable() });
+  tracing = {
+    activityInterceptors: (ctx) => ({
+      inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+      outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+    }),
+    workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+    sinks: { exporter: makeWorkflowExporter(spanProcessor, resource) },
+    clientInterceptor: new OpenTelemetryWorkflowClientInterceptor(),
+  };
+  return tracing;
+}
+
+/** The tracing started in this process, if any. */
+export const currentTracing = (): Tracing | undefined => tracing;
+
+/** Sends the spans still buffered; call before the process exits. */
+export async function stopTracing(): Promise<void> {
+  await provider?.shutdown();
+  provider = undefined;
+  tracing = undefined;
+}

@@ -1,0 +1,235 @@
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { freePort, startWorkerProcess, type WorkerProcess } from '../../src/bench/processes';
+import type { RunReport } from '../../src/report';
+import { generateCustomers, startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
+import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
+import { csvOf, downUrl, scratchDir, sdwEtl, writeCsv } from '../helpers';
+
+/** One span as OTLP/HTTP JSON carries it. */
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes?: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
+}
+
+/** A small OTLP/HTTP receiver: every span posted to /v1/traces, kept in memory. */
+async function startOtlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server: Server }> {
+  const spans: OtlpSpan[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      if (req.url === '/v1/traces') {
+        const data = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
+        for (const r of data.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans);
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, server };
+}
+
+/** The samples of a Prometheus text page, by metric name and labels. */
+function parseMetrics(text: string): { name: string; labels: Record<string, string>; value: number }[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)!;
+      const pairs = [...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m): [string, string] => [m[1]!, m[2]!]);
+      const labels: Record<string, string> = Object.fromEntries(pairs);
+      return { name: match[1]!, labels, value: Number(match[3]) };
+    });
+}
+
+const attribute = (span: OtlpSpan, key: string): string | undefined => {
+  const value = span.attributes?.find((a) => a.key === key)?.value;
+  return value?.stringValue ?? (value?.intValue === undefined ? undefined : String(value.intValue));
+};
+
+describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => {
+  const customers = 120;
+  let bankApi: BankApiSimulator;
+  let llm: LlmSimulator;
+  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let worker: WorkerProcess;
+  let metricsUrl: string;
+  let env: Record<string, string>;
+  const stderr: string[] = [];
+  const taskQueue = `sdw-etl-telemetry-${process.pid}`;
+  const dir = scratchDir();
+
+  beforeAll(async () => {
+    bankApi = await startBankApi({ seed: generateCustomers(customers, 1) });
+    // Some replies are unusable, so the LLM is called more often than there are messages.
+    llm = await startLlm({ faults: { badReplyRate: 0.1 } });
+    otlp = await startOtlpReceiver();
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    env = {
+      TEMPORAL_ADDRESS: process.env.SDW_TEST_TEMPORAL_ADDRESS!,
+      SDW_TASK_QUEUE: taskQueue,
+      SDW_API_URL: bankApi.url,
+      SDW_DATA_DIR: path.join(dir, 'data'),
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+    };
+    worker = await startWorkerProcess(
+      { ...env, OPENAI_BASE_URL: llm.baseURL, OPENAI_API_KEY: 'sk-test', SDW_LOG_FORMAT: 'json' },
+      ['--metrics-port', String(metricsPort)],
+    );
+    worker.process.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await bankApi?.close();
+    await llm?.close();
+    otlp?.server.closeAllConnections();
+    await new Promise((resolve) => otlp?.server.close(resolve));
+  });
+
+  const scrape = async () => parseMetrics(await (await fetch(metricsUrl)).text());
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
+  const sum = (samples: Awaited<ReturnType<typeof scrape>>, name: string, labels: Record<string, string> = {}) =>
+    samples
+      .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      .reduce((total, s) => total + s.value, 0);
+
+  test('while the bank API answers no one, the run shows it down; once it answers, up again', async () => {
+    const apiUrl = await downUrl();
+    const input = writeCsv(dir, csvOf([2, 3]), 'outage.csv');
+    const runId = `outage-${process.pid}`;
+    const args = ['run', '--input', input, '--output', path.join(dir, 'outage.json'), '--id', runId];
+    const ran = sdwEtl([...args, '--api-url', apiUrl, '--api-outage-wait', '5m'], env, dir);
+    const down = () => sum(samples, 'sdw_etl_bank_api_down', { run_id: runId });
+    let samples = await scrape();
+    while (down() !== 1) samples = await pause().then(scrape);
+    // The API comes back on the same address: the run's probe sees it and the run carries on.
+    const port = Number(new URL(apiUrl).port);
+    const back = await startBankApi({ seed: generateCustomers(3, 1), port });
+    try {
+      while (down() !== 0) samples = await pause().then(scrape);
+      expect((await ran).code).toBe(0);
+    } finally {
+      await back.close();
+    }
+  });
+
+  test('the counters move during a run and equal its report at the end; its trace links every step to the run', async () => {
+    // Customer 1 refuses its update; 999999 is not at the bank; "x" is no id.
+    const ids = [...Array.from({ length: customers }, (_, i) => i + 1), 999999, 'x'];
+    const input = writeCsv(dir, csvOf(ids), 'watched.csv');
+    const runId = `watched-${process.pid}`;
+    // The worker has run the outage test's customers already: this run's figures are what grows from here.
+    const before = await scrape();
+    const chatCallsBefore = llm.requests.filter((r) => r.path.endsWith('/chat/completions')).length;
+    const ran = sdwEtl(
+      [
+        'run',
+        '--input',
+        input,
+        '--output',
+        path.join(dir, 'watched.json'),
+        '--id',
+        runId,
+        '--batch-size',
+        '4',
+        '--concurrency',
+        '12',
+      ],
+      env,
+      dir,
+    );
+
+    // During the run: once a batch is saved, the bank is held so no other customer can finish, and a scrape shows
+    // the run part done.
+    let during: Awaited<ReturnType<typeof scrape>> = [];
+    while (sum(during, 'sdw_etl_run_customers_total', { run_id: runId }) === 0) {
+      during = await pause().then(scrape);
+    }
+    const release = bankApi.hold();
+    during = await scrape();
+    release();
+    const doneDuring = sum(during, 'sdw_etl_run_customers_total', { run_id: runId });
+    expect(doneDuring).toBeGreaterThan(0);
+    expect(doneDuring).toBeLessThan(customers + 1);
+    expect(sum(during, 'sdw_etl_step_duration_seconds_count', { step: 'fetch' })).toBeGreaterThan(0);
+
+    const { code } = await ran;
+    expect(code).toBe(2); // two customers failed
+    const report = JSON.parse(readFileSync(path.join(dir, `${runId}.report.json`), 'utf8')) as RunReport;
+    const after = await scrape();
+    const grown = (name: string, labels: Record<string, string> = {}) =>
+      sum(after, name, labels) - sum(before, name, labels);
+    const c = report.counts;
+    expect(grown('sdw_etl_customers_total', { status: 'loaded' })).toBe(c.loaded);
+    expect(grown('sdw_etl_customers_total', { status: 'failed' })).toBe(c.failed);
+    expect(grown('sdw_etl_customers_total', { status: 'failed', reason: 'not_found' })).toBe(1);
+    expect(grown('sdw_etl_customers_total', { status: 'failed', reason: 'api_rejected' })).toBe(1);
+    expect(grown('sdw_etl_customers_total', { status: 'skipped' })).toBe(c.skipped);
+    expect(grown('sdw_etl_fallbacks_total', { kind: 'template_message' })).toBe(c.templated);
+    expect(grown('sdw_etl_fallbacks_total', { kind: 'mock_customer' })).toBe(c.fromMock);
+    expect(grown('sdw_etl_llm_tokens_total', { kind: 'prompt' })).toBe(c.promptTokens);
+    expect(grown('sdw_etl_llm_tokens_total', { kind: 'completion' })).toBe(c.completionTokens);
+    expect(sum(after, 'sdw_etl_run_customers_total', { run_id: runId })).toBe(c.loaded + c.skipped + c.failed);
+    expect(sum(after, 'sdw_etl_run_rows_read_total', { run_id: runId })).toBe(c.rows);
+    // Every request the LLM answered is a call, the unusable replies too.
+    const chatCalls = llm.requests.filter((r) => r.path.endsWith('/chat/completions')).length - chatCallsBefore;
+    expect(grown('sdw_etl_llm_calls_total')).toBe(chatCalls);
+    expect(chatCalls).toBeGreaterThan(c.loaded);
+    expect(grown('sdw_etl_llm_message_cost_dollars_sum')).toBeGreaterThan(0);
+    // The SDK's own metrics come on the same page.
+    expect(after.some((s) => s.name.startsWith('temporal_'))).toBe(true);
+    // No customer id on any series.
+    expect(after.some((s) => Object.keys(s.labels).some((k) => /customer/.test(k)))).toBe(false);
+
+    // The worker sends its last spans as it stops.
+    await worker.stop();
+    const spans = otlp.spans;
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const ancestors = (span: OtlpSpan): string[] => {
+      const names: string[] = [];
+      for (let s = byId.get(span.parentSpanId ?? ''); s; s = byId.get(s.parentSpanId ?? '')) names.push(s.name);
+      return names;
+    };
+    const start = spans.find((s) => s.name === 'StartWorkflow:etlRun' && attribute(s, 'temporalWorkflowId') === runId);
+    expect(start).toBeDefined();
+    const loaded = ids.filter((id): id is number => typeof id === 'number' && id !== 1 && id !== 999999);
+    for (const step of ['fetchCustomer', 'writeMessage', 'loadCustomer']) {
+      const stepSpans = spans.filter((s) => s.name === `RunActivity:${step}` && s.traceId === start!.traceId);
+      const seen = new Set(stepSpans.map((s) => Number(attribute(s, 'sdw.customer_id'))));
+      for (const id of loaded) expect(seen.has(id)).toBe(true);
+      for (const span of stepSpans) {
+        expect(ancestors(span)).toEqual(expect.arrayContaining(['RunWorkflow:personalizeBatch', 'RunWorkflow:etlRun']));
+      }
+    }
+    // The HTTP calls are spans of the steps that make them.
+    const get = spans.find((s) => s.name === 'GET /users/{id}')!;
+    expect(byId.get(get.parentSpanId!)?.name).toMatch(/^RunActivity:(fetchCustomer|loadCustomer)$/);
+    const chat = spans.find((s) => s.name === 'POST /chat/completions')!;
+    expect(byId.get(chat.parentSpanId!)?.name).toBe('RunActivity:writeMessage');
+    // No customer data in any span: no name of a customer appears.
+    const names = [...bankApi.users.values()].flatMap((u) => (u.name && u.name.length > 3 ? [u.name] : []));
+    const attributes = JSON.stringify(spans.map((s) => s.attributes ?? []));
+    expect(names.filter((n) => attributes.includes(n))).toEqual([]);
+
+    // Every log line is a JSON object; a step's lines name its run, batch, customer, step, attempt and trace.
+    const lines = stderr
+      .join('')
+      .split('\n')
+      .filter((l) => l !== '');
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const notFound = entries.find((e) => e.customerId === 999999 && e.step === 'fetch');
+    expect(notFound).toMatchObject({ runId, level: 'WARN', attempt: 1 });
+    expect(notFound!.batch).toMatch(/^lines-\d+-\d+$/);
+    expect(notFound!.traceId).toBe(start!.traceId);
+    const batchDone = entries.find((e) => e.message === 'Batch done' && e.runId === runId);
+    expect(batchDone).toMatchObject({ level: 'INFO', traceId: start!.traceId });
+    expect(batchDone!.batch).toMatch(/^lines-\d+-\d+$/);
+  });
+});
