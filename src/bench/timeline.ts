@@ -135,6 +135,10 @@ export interface Timeline {
     getBeforePut: Spread;
     put: Spread;
     betweenSteps: Spread;
+    /** The three gaps that make up betweenSteps, for customers whose LLM call was matched. */
+    fetchToLlm: Spread;
+    llmToLoad: Spread;
+    getToPut: Spread;
   };
   /** Customers no LLM call could be matched to by name and time (their LLM time counts as between steps). */
   unmatchedLlm: number;
@@ -160,7 +164,7 @@ export function analyse(
       llmByName.set(span.name ?? '', [...(llmByName.get(span.name ?? '') ?? []), span]);
     }
   }
-  const customers: (CustomerTimes & { id: number; llmFrom: number; llmTo: number })[] = [];
+  const customers: (CustomerTimes & { id: number; llmFrom: number; llmTo: number; getToPut: number })[] = [];
   for (const [id, requests] of byId) {
     const fetched = requests.findIndex((r) => r.method === 'GET' && r.status < 300);
     const putAt = requests.findIndex((r) => r.method === 'PUT');
@@ -179,11 +183,17 @@ export function analyse(
       // The customer's LLM call lies between its fetch and its next GET.
       llmFrom: fetched >= 0 ? requests[fetched]!.end : first.start,
       llmTo: requests[fetched + 1]?.start ?? last.end,
+      getToPut: before?.method === 'GET' ? requests[putAt]!.start - before.end : 0,
     });
   }
   // The earliest call not yet taken with the customer's first name between its fetch and its next GET (one: the
   // bench's LLM gives no bad replies, so a customer makes one call).
   const used = new Set<Span>();
+  const gaps: { fetchToLlm: number[]; llmToLoad: number[]; getToPut: number[] } = {
+    fetchToLlm: [],
+    llmToLoad: [],
+    getToPut: [],
+  };
   let unmatched = 0;
   for (const customer of [...customers].sort((a, b) => a.llmFrom - b.llmFrom)) {
     const calls = llmByName.get(nameOf(customer.id)) ?? [];
@@ -195,6 +205,9 @@ export function analyse(
     used.add(call);
     customer.llm = call.end - call.start;
     customer.requests += 1;
+    gaps.fetchToLlm.push(call.start - customer.llmFrom);
+    gaps.llmToLoad.push(customer.llmTo - call.end);
+    gaps.getToPut.push(customer.getToPut);
   }
 
   const starts = customers.map((c) => c.start).sort((a, b) => a - b);
@@ -222,6 +235,9 @@ export function analyse(
       getBeforePut: spread(customers.map((c) => c.getBeforeLoad)),
       put: spread(customers.map((c) => c.put)),
       betweenSteps: spread(customers.map((c, i) => c.end - c.start - work[i]!)),
+      fetchToLlm: spread(gaps.fetchToLlm),
+      llmToLoad: spread(gaps.llmToLoad),
+      getToPut: spread(gaps.getToPut),
     },
     unmatchedLlm: unmatched,
   };
