@@ -12,7 +12,7 @@ import { projectRoot } from '../config';
 import { defaultRunOptions, maxBatchSize, maxConcurrency } from '../workflows/api';
 import { sweepSvg } from './plot';
 import { saveResults } from './processes';
-import { runPipeline, runScript, type PipelineResult, type Setting, type SystemResult } from './systems';
+import { runPipeline, runScript, StalledRun, type PipelineResult, type Setting, type SystemResult } from './systems';
 import { RequestRecorder } from './timeline';
 
 interface Flags extends Setting {
@@ -63,19 +63,27 @@ async function compare(flags: Flags, recorder: RequestRecorder): Promise<Record<
   const pipelines: PipelineResult[] = [];
   const scripts: SystemResult[] = [];
   const sequentials: SystemResult[] = [];
+  const stalled: { round: number; message: string }[] = [];
   for (let round = 1; round <= flags.rounds; round++) {
     const profDir = flags.cpuProf && round === 1 ? mkdtempSync(path.join(os.tmpdir(), 'sdw-etl-prof-')) : undefined;
-    pipelines.push(await runPipeline({ ...flags, cpuProfDir: profDir }, recorder));
+    try {
+      pipelines.push(await runPipeline({ ...flags, cpuProfDir: profDir }, recorder));
+    } catch (err) {
+      if (!(err instanceof StalledRun)) throw err;
+      log(`round ${round}: sdw-etl stalled: ${err.message}`);
+      stalled.push({ round, message: err.message });
+    }
     if (profDir) rmSync(profDir, { recursive: true, force: true });
     scripts.push(await runScript(flags, 'concurrent', flags.customers, recorder));
     sequentials.push(
       await runScript(flags, 'sequential', Math.min(flags.customers, flags.baselineCustomers), recorder),
     );
     log(`round ${round}/${flags.rounds}:`);
-    log(`  ${describe('sdw-etl', pipelines.at(-1)!)}`);
+    if (stalled.at(-1)?.round !== round) log(`  ${describe('sdw-etl', pipelines.at(-1)!)}`);
     log(`  ${describe('concurrent script', scripts.at(-1)!)}`);
     log(`  ${describe('sequential script', sequentials.at(-1)!)}`);
   }
+  if (pipelines.length === 0) throw new Error(`sdw-etl stalled in every round: ${stalled[0]?.message}`);
   const pipeline = medianRound(pipelines);
   const concurrentScript = medianRound(scripts);
   const baseline = medianRound(sequentials);
@@ -96,6 +104,8 @@ async function compare(flags: Flags, recorder: RequestRecorder): Promise<Record<
     speedup: Number((pipeline.customersPerSecond / baseline.customersPerSecond).toFixed(1)),
     // The issue's floor: C lanes over the four steps' latencies alone (GET, LLM, GET, PUT).
     floorCOverLPlus3A: Number(((c * 1000) / Math.max(1, l + 3 * a)).toFixed(1)),
+    // Rounds in which the pipeline's run got stuck (left out of its median).
+    stalledRounds: stalled,
     // Round 1's, when profiled.
     workerCpuProfile: pipelines[0]?.workerCpuProfile,
   };

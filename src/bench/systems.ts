@@ -45,6 +45,12 @@ export interface PipelineResult extends SystemResult {
   workerCpuProfile?: ProfileSummary;
 }
 
+/** A run that makes no bank request for this long is stuck (its export takes seconds). */
+const stallMs = 3 * 60_000;
+
+/** The pipeline's run stopped making progress; the benchmark reports it and goes on with the next round. */
+export class StalledRun extends Error {}
+
 const nameOfIn =
   (bank: BankApiSimulator) =>
   (id: number): string =>
@@ -87,15 +93,27 @@ export async function runPipeline(setting: Setting, recorder: RequestRecorder): 
     let done = false;
     const summaryPromise = handle.result().finally(() => (done = true));
     const granted: number[] = [];
+    const requests = (): number => env.bankApi.requests.GET + env.bankApi.requests.PUT;
+    let lastRequests = requests();
+    let lastProgress = Date.now();
     while (!done) {
       await Promise.race([sleep(250), summaryPromise.catch(() => undefined)]);
-      if (!done)
-        granted.push(
-          await handle.query(progressQuery).then(
-            (p) => p.inFlight,
-            () => 0,
-          ),
+      if (done) break;
+      granted.push(
+        await handle.query(progressQuery).then(
+          (p) => p.inFlight,
+          () => 0,
+        ),
+      );
+      if (requests() !== lastRequests) [lastRequests, lastProgress] = [requests(), Date.now()];
+      else if (Date.now() - lastProgress > stallMs) {
+        const stuck: string[] = [];
+        const query = `SdwRunId = '${handle.workflowId}' AND ExecutionStatus = 'Running'`;
+        for await (const w of env.client.workflow.list({ query })) stuck.push(w.workflowId);
+        throw new StalledRun(
+          `the run made no bank request for ${stallMs / 60_000} minutes; still running: ${stuck.join(', ')}; the worker's last output:\n${env.worker.output().slice(-1500)}`,
         );
+      }
     }
     const summary = await summaryPromise;
     const end = now();
