@@ -110,6 +110,9 @@ export async function runPipeline(setting: Setting, recorder: RequestRecorder): 
         const stuck: string[] = [];
         const query = `SdwRunId = '${handle.workflowId}' AND ExecutionStatus = 'Running'`;
         for await (const w of env.client.workflow.list({ query })) stuck.push(w.workflowId);
+        // Ended, so nothing waits on it when the connection closes (its batches end with it).
+        await handle.terminate('the benchmark: no progress').catch(() => undefined);
+        await summaryPromise.catch(() => undefined);
         throw new StalledRun(
           `the run made no bank request for ${stallMs / 60_000} minutes; still running: ${stuck.join(', ')}; the worker's last output:\n${env.worker.output().slice(-1500)}`,
         );
