@@ -119,9 +119,16 @@ async function sweep(flags: Flags, recorder: RequestRecorder): Promise<Record<st
     const pipelines: SystemResult[] = [];
     const scripts: SystemResult[] = [];
     for (let round = 1; round <= flags.rounds; round++) {
-      pipelines.push(await runPipeline(setting, recorder));
+      try {
+        pipelines.push(await runPipeline(setting, recorder));
+      } catch (err) {
+        if (!(err instanceof StalledRun)) throw err;
+        log(`C = ${concurrency}, round ${round}: sdw-etl stalled: ${err.message}`);
+      }
       scripts.push(await runScript(setting, 'concurrent', flags.customers, recorder));
     }
+    // A concurrency at which every round of sdw-etl stalled is left out of the plot (and printed).
+    if (pipelines.length === 0) continue;
     const point = { concurrency, pipeline: medianRound(pipelines), concurrentScript: medianRound(scripts) };
     log(`C = ${concurrency}:`);
     log(`  ${describe('sdw-etl', point.pipeline)}`);
