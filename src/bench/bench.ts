@@ -1,51 +1,163 @@
-// The benchmark: N customers through the pipeline, then the same N through a sequential script of the original
-// notebook's shape (GET, LLM, PUT, one customer at a time), against the same simulators, in the same run.
-//   npm run bench -- [--customers 2000] [--llm-latency-ms 300] [--api-latency-ms 20] [--concurrency 100]
-//                    [--batch-size 100] [--page-size 5000] [--baseline-customers N] [--encrypt]
-import { readFileSync } from 'node:fs';
+// The benchmark: the pipeline, a concurrent script of the same steps (a promise pool) and the sequential script, each
+// on fresh simulators, measured on one clock (the simulators'), K rounds and their medians; or a concurrency sweep.
+//   npm run bench -- [--customers 2000] [--llm-latency-ms 300] [--api-latency-ms 20] [--concurrency 100] [--rounds 1]
+//                    [--batch-size 100] [--page-size 5000] [--baseline-customers 100] [--encrypt] [--cpu-prof]
+//                    [--concurrency-sweep 10,50,100,200] [--plot docs/benchmarks-concurrency.svg]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
-import OpenAI from 'openai';
 import { milliseconds, positiveInt } from '../cli/context';
-import type { RunReport } from '../report';
-import { newsIcon } from '../personalize';
+import { projectRoot } from '../config';
 import { defaultRunOptions, maxBatchSize, maxConcurrency } from '../workflows/api';
-import { cpuSecondsOf, saveResults, startBenchEnvironment, type BenchEnvironment } from './processes';
+import { sweepSvg } from './plot';
+import { saveResults } from './processes';
+import { runPipeline, runScript, StalledRun, type PipelineResult, type Setting, type SystemResult } from './systems';
+import { RequestRecorder } from './timeline';
 
-/** Nearest-rank percentile of sorted values. */
-const percentile = (sorted: number[], p: number): number =>
-  sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+interface Flags extends Setting {
+  rounds: number;
+  baselineCustomers: number;
+  cpuProf?: boolean;
+  concurrencySweep?: number[];
+  plot: string;
+}
 
-/** The original notebook's loop: for each id, GET the user, ask the LLM, PUT the user back. One at a time. */
-async function sequentialBaseline(
-  env: BenchEnvironment,
-  ids: number[],
-): Promise<{ seconds: number; latencies: number[] }> {
-  const openai = new OpenAI({ baseURL: env.llm.baseURL, apiKey: 'sk-bench', maxRetries: 0 });
-  const latencies: number[] = [];
-  const started = Date.now();
-  for (const id of ids) {
-    const t0 = Date.now();
-    const user = (await (await fetch(`${env.bankApi.url}/users/${id}`)).json()) as { name: string; news: unknown[] };
-    const completion = await openai.chat.completions.create({
-      model: 'gpt-4o-mini',
-      messages: [
-        { role: 'system', content: 'Você é um especialista em marketing bancário.' },
-        {
-          role: 'user',
-          content: `Crie uma mensagem para ${user.name} sobre a importância dos investimentos (máximo de 100 caracteres)`,
-        },
-      ],
-    });
-    user.news.push({ icon: newsIcon, description: completion.choices[0]?.message.content ?? '' });
-    await fetch(`${env.bankApi.url}/users/${id}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(user),
-    });
-    latencies.push(Date.now() - t0);
+function concurrencyList(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((c) => !Number.isInteger(c) || c < 1 || c > maxConcurrency)) {
+    throw new Error(`--concurrency-sweep takes whole numbers from 1 to ${maxConcurrency}, comma-separated: ${value}`);
   }
-  return { seconds: (Date.now() - started) / 1000, latencies };
+  return list;
+}
+
+/** The round whose throughput is the median (the lower middle one for an even count). */
+function medianRound<T extends SystemResult>(results: T[]): T & { roundsCustomersPerSecond: number[] } {
+  const sorted = [...results].sort((a, b) => a.customersPerSecond - b.customersPerSecond);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return { ...median, roundsCustomersPerSecond: results.map((r) => r.customersPerSecond) };
+}
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const describe = (name: string, r: SystemResult): string =>
+  `${name.padEnd(18)} ${String(r.customersPerSecond).padStart(7)}/s  p50 ${r.p50LatencyMs} ms  p95 ${r.p95LatencyMs} ms  ` +
+  `lanes in use mean ${r.lanesInUse.mean} (p10 ${r.lanesInUse.p10})  bound ${r.boundPerSecond}/s  reached ${(r.fractionOfBound * 100).toFixed(1)}%  loaded ${r.loaded}/${r.customers}`;
+
+function commandOf(flags: Flags): string {
+  const parts = [
+    `npm run bench -- --customers ${flags.customers} --llm-latency-ms ${flags.llmLatencyMs}`,
+    `--api-latency-ms ${flags.apiLatencyMs}`,
+    flags.concurrencySweep
+      ? `--concurrency-sweep ${flags.concurrencySweep.join(',')}`
+      : `--concurrency ${flags.concurrency}`,
+    `--batch-size ${flags.batchSize} --rounds ${flags.rounds}`,
+  ];
+  if (!flags.concurrencySweep) parts.push(`--baseline-customers ${flags.baselineCustomers}`);
+  if (flags.encrypt) parts.push('--encrypt');
+  if (flags.cpuProf) parts.push('--cpu-prof');
+  return parts.join(' ');
+}
+
+/** K rounds of the three systems at one setting; prints each round, returns the medians. */
+async function compare(flags: Flags, recorder: RequestRecorder): Promise<Record<string, unknown>> {
+  const pipelines: PipelineResult[] = [];
+  const scripts: SystemResult[] = [];
+  const sequentials: SystemResult[] = [];
+  const stalled: { round: number; message: string }[] = [];
+  for (let round = 1; round <= flags.rounds; round++) {
+    const profDir = flags.cpuProf && round === 1 ? mkdtempSync(path.join(os.tmpdir(), 'sdw-etl-prof-')) : undefined;
+    try {
+      pipelines.push(await runPipeline({ ...flags, cpuProfDir: profDir }, recorder));
+    } catch (err) {
+      if (!(err instanceof StalledRun)) throw err;
+      log(`round ${round}: sdw-etl stalled: ${err.message}`);
+      stalled.push({ round, message: err.message });
+    }
+    if (profDir) rmSync(profDir, { recursive: true, force: true });
+    scripts.push(await runScript(flags, 'concurrent', flags.customers, recorder));
+    sequentials.push(
+      await runScript(flags, 'sequential', Math.min(flags.customers, flags.baselineCustomers), recorder),
+    );
+    log(`round ${round}/${flags.rounds}:`);
+    if (stalled.at(-1)?.round !== round) log(`  ${describe('sdw-etl', pipelines.at(-1)!)}`);
+    log(`  ${describe('concurrent script', scripts.at(-1)!)}`);
+    log(`  ${describe('sequential script', sequentials.at(-1)!)}`);
+  }
+  if (pipelines.length === 0) throw new Error(`sdw-etl stalled in every round: ${stalled[0]?.message}`);
+  const pipeline = medianRound(pipelines);
+  const concurrentScript = medianRound(scripts);
+  const baseline = medianRound(sequentials);
+  const { llmLatencyMs: l, apiLatencyMs: a, concurrency: c } = flags;
+  const ratio = Number((pipeline.customersPerSecond / concurrentScript.customersPerSecond).toFixed(2));
+  console.log(`Median of ${flags.rounds} round${flags.rounds === 1 ? '' : 's'} (by throughput):`);
+  console.log(`  ${describe('sdw-etl', pipeline)}`);
+  console.log(`  ${describe('concurrent script', concurrentScript)}`);
+  console.log(`  ${describe('sequential script', baseline)}`);
+  console.log(
+    `  sdw-etl / concurrent script: ${ratio}; sdw-etl / sequential: ${(pipeline.customersPerSecond / baseline.customersPerSecond).toFixed(1)}`,
+  );
+  return {
+    pipeline,
+    concurrentScript,
+    baseline,
+    ratioToConcurrentScript: ratio,
+    speedup: Number((pipeline.customersPerSecond / baseline.customersPerSecond).toFixed(1)),
+    // The issue's floor: C lanes over the four steps' latencies alone (GET, LLM, GET, PUT).
+    floorCOverLPlus3A: Number(((c * 1000) / Math.max(1, l + 3 * a)).toFixed(1)),
+    // Rounds in which the pipeline's run got stuck (left out of its median).
+    stalledRounds: stalled,
+    // Round 1's, when profiled.
+    workerCpuProfile: pipelines[0]?.workerCpuProfile,
+  };
+}
+
+/** The pipeline and the concurrent script at each concurrency; writes the plot. */
+async function sweep(flags: Flags, recorder: RequestRecorder): Promise<Record<string, unknown>> {
+  const points: { concurrency: number; pipeline: SystemResult; concurrentScript: SystemResult }[] = [];
+  for (const concurrency of flags.concurrencySweep!) {
+    const setting = { ...flags, concurrency };
+    const pipelines: SystemResult[] = [];
+    const scripts: SystemResult[] = [];
+    for (let round = 1; round <= flags.rounds; round++) {
+      try {
+        pipelines.push(await runPipeline(setting, recorder));
+      } catch (err) {
+        if (!(err instanceof StalledRun)) throw err;
+        log(`C = ${concurrency}, round ${round}: sdw-etl stalled: ${err.message}`);
+      }
+      scripts.push(await runScript(setting, 'concurrent', flags.customers, recorder));
+    }
+    // A concurrency at which every round of sdw-etl stalled is left out of the plot (and printed).
+    if (pipelines.length === 0) continue;
+    const point = { concurrency, pipeline: medianRound(pipelines), concurrentScript: medianRound(scripts) };
+    log(`C = ${concurrency}:`);
+    log(`  ${describe('sdw-etl', point.pipeline)}`);
+    log(`  ${describe('concurrent script', point.concurrentScript)}`);
+    points.push(point);
+  }
+  const at = (system: 'pipeline' | 'concurrentScript') =>
+    points.map((p) => ({ concurrency: p.concurrency, ...p[system] }));
+  const svg = sweepSvg(
+    [
+      { name: 'sdw-etl', colour: '#c0392b', points: at('pipeline') },
+      { name: 'concurrent script', colour: '#2471a3', points: at('concurrentScript') },
+    ],
+    `N = ${flags.customers}, L = ${flags.llmLatencyMs} ms, A = ${flags.apiLatencyMs} ms, ${flags.rounds === 1 ? 'one run' : `median of ${flags.rounds}`} each; ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`,
+  );
+  const plot = path.resolve(projectRoot, flags.plot);
+  writeFileSync(plot, svg);
+  log(`Plot written to ${plot}`);
+  return {
+    sweep: points.map((p) => ({
+      concurrency: p.concurrency,
+      pipeline: p.pipeline,
+      concurrentScript: p.concurrentScript,
+      ratioToConcurrentScript: Number(
+        (p.pipeline.customersPerSecond / p.concurrentScript.customersPerSecond).toFixed(2),
+      ),
+    })),
+    plot: path.relative(projectRoot, plot),
+  };
 }
 
 async function main(): Promise<void> {
@@ -53,91 +165,35 @@ async function main(): Promise<void> {
     .option('--customers <n>', 'customers to run', positiveInt(1_000_000), 2000)
     .option('--llm-latency-ms <ms>', 'the LLM simulator’s latency', milliseconds, 300)
     .option('--api-latency-ms <ms>', 'the bank API simulator’s latency', milliseconds, 20)
-    .option('--concurrency <n>', 'customers in flight in the pipeline', positiveInt(maxConcurrency), 100)
+    .option(
+      '--concurrency <n>',
+      'customers in flight (pipeline and concurrent script)',
+      positiveInt(maxConcurrency),
+      100,
+    )
+    .option('--rounds <k>', 'rounds of every system; the medians are reported', positiveInt(99), 1)
     .option('--batch-size <n>', 'customers per batch workflow', positiveInt(maxBatchSize), defaultRunOptions.batchSize)
     .option('--page-size <n>', 'rows per page of the pipeline', positiveInt(5000), defaultRunOptions.pageSize)
-    .option('--baseline-customers <n>', 'customers for the sequential baseline (default: all)', positiveInt(1_000_000))
+    .option('--baseline-customers <n>', 'customers through the sequential script', positiveInt(1_000_000), 100)
     .option('--encrypt', 'encrypt every payload (what the codec costs)')
+    .option('--cpu-prof', 'profile the worker’s CPU in the first round and summarise it')
+    .option('--concurrency-sweep <list>', 'the pipeline and the concurrent script at each concurrency', concurrencyList)
+    .option('--plot <file>', 'where the sweep’s SVG goes', 'docs/benchmarks-concurrency.svg')
     .parse()
-    .opts<{
-      customers: number;
-      llmLatencyMs: number;
-      apiLatencyMs: number;
-      concurrency: number;
-      batchSize: number;
-      pageSize: number;
-      baselineCustomers?: number;
-      encrypt?: boolean;
-    }>();
-  const { customers: n, llmLatencyMs: l, apiLatencyMs: a, concurrency: c } = flags;
-  const env = await startBenchEnvironment({ customers: n, apiLatencyMs: a, llmLatencyMs: l, encrypt: flags.encrypt });
+    .opts<Flags>();
+  const recorder = new RequestRecorder();
   try {
-    const serverCpu = cpuSecondsOf(env.server.process.pid!);
-    const workerCpu = cpuSecondsOf(env.worker.process.pid!);
-    const ownCpu = process.cpuUsage();
-    const started = Date.now();
-    const handle = await env.startRun(n, { concurrency: c, batchSize: flags.batchSize, pageSize: flags.pageSize });
-    const runId = handle.workflowId;
-    const summary = await handle.result();
-    const pipelineSeconds = (Date.now() - started) / 1000;
-    const serverCpuSeconds = cpuSecondsOf(env.server.process.pid!) - serverCpu;
-    const workerCpuSeconds = cpuSecondsOf(env.worker.process.pid!) - workerCpu;
-    const { user, system } = process.cpuUsage(ownCpu);
-    const simulatorCpuSeconds = (user + system) / 1e6;
-
-    // Events: every workflow of the run, as Temporal counts them. Latency: each customer's fetch, write and load
-    // on the workflow clock, from the run's report.
-    let events = 0;
-    for await (const w of env.client.workflow.list({ query: `SdwRunId = '${runId}'` })) events += w.historyLength;
-    const report = JSON.parse(readFileSync(summary.reportPath, 'utf8')) as RunReport;
-    const latencies = report.customers
-      .map(({ durationsMs: d }) => (d ? d.fetch + d.write + d.load : 0))
-      .sort((x, y) => x - y);
-
-    const baselineIds = Array.from({ length: Math.min(n, flags.baselineCustomers ?? n) }, (_, i) => i + 2);
-    const baseline = await sequentialBaseline(env, baselineIds);
-    baseline.latencies.sort((x, y) => x - y);
-    const baselineRate = baselineIds.length / baseline.seconds;
-    const pipelineRate = n / pipelineSeconds;
-    const idealRate = (c * 1000) / Math.max(1, a + l + a);
-
+    const measured = flags.concurrencySweep ? await sweep(flags, recorder) : await compare(flags, recorder);
     const figures = {
       date: new Date().toISOString(),
-      command: `npm run bench -- --customers ${n} --llm-latency-ms ${l} --api-latency-ms ${a} --concurrency ${c} --batch-size ${flags.batchSize}${flags.baselineCustomers ? ` --baseline-customers ${flags.baselineCustomers}` : ''}${flags.encrypt ? ' --encrypt' : ''}`,
-      machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-      loaded: summary.counts.loaded,
-      pipeline: {
-        wallSeconds: Number(pipelineSeconds.toFixed(1)),
-        customersPerSecond: Number(pipelineRate.toFixed(2)),
-        p50LatencyMs: percentile(latencies, 50),
-        p95LatencyMs: percentile(latencies, 95),
-        workerPeakRssMiB: Math.round(env.worker.peakRss() / 2 ** 20),
-        workerStartSeconds: Number(env.worker.startSeconds.toFixed(1)),
-        encrypted: flags.encrypt ?? false,
-        historyEventsPerCustomer: Number((events / n).toFixed(1)),
-        // Where the time goes: CPU per customer in the Temporal server, the worker and the simulators.
-        serverCpuMsPerCustomer: Math.round((serverCpuSeconds * 1000) / n),
-        workerCpuMsPerCustomer: Math.round((workerCpuSeconds * 1000) / n),
-        // This process: the two simulators answering, and the client following the run.
-        simulatorsCpuMsPerCustomer: Math.round((simulatorCpuSeconds * 1000) / n),
-        // All three over the wall time, in cores: near the machine's count, the pipeline is CPU-bound.
-        coresBusy: Number(((serverCpuSeconds + workerCpuSeconds + simulatorCpuSeconds) / pipelineSeconds).toFixed(2)),
-      },
-      baseline: {
-        customers: baselineIds.length,
-        wallSeconds: Number(baseline.seconds.toFixed(1)),
-        customersPerSecond: Number(baselineRate.toFixed(2)),
-        p50LatencyMs: percentile(baseline.latencies, 50),
-        p95LatencyMs: percentile(baseline.latencies, 95),
-      },
-      speedup: Number((pipelineRate / baselineRate).toFixed(2)),
-      idealCustomersPerSecond: Number(idealRate.toFixed(1)),
-      fractionOfIdeal: Number((pipelineRate / idealRate).toFixed(3)),
+      command: commandOf(flags),
+      machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg()[0]!.toFixed(1)} at the end`,
+      ...measured,
     };
     console.log(JSON.stringify(figures, null, 2));
-    console.log(`Saved to ${saveResults('bench', figures)}`);
+    console.log(`Saved to ${saveResults(flags.concurrencySweep ? 'bench-sweep' : 'bench', figures)}`);
   } finally {
-    await env.stop();
+    recorder.close();
   }
 }
 

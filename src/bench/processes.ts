@@ -141,9 +141,13 @@ export function cpuSecondsOf(pid: number): number {
   }
 }
 
-/** `sdw-etl worker` as its own process, its memory sampled every 500 ms. */
-export async function startWorkerProcess(env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'sdw-etl.js'), 'worker', ...args], {
+/** `sdw-etl worker` as its own process (`nodeArgs` to Node itself, e.g. --cpu-prof), its memory sampled every 500 ms. */
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot, 'bin', 'sdw-etl.js'), 'worker', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -202,6 +206,8 @@ export async function startBenchEnvironment(options: {
   apiLatencyMs: number;
   llmLatencyMs: number;
   workerArgs?: string[];
+  /** Flags to the worker's Node (the benchmark's --cpu-prof). */
+  workerNodeArgs?: string[];
   /** Encrypt every payload, as SDW_ETL_ENCRYPTION_KEY does, with a key made for the run. */
   encrypt?: boolean;
   /** The shared PostgreSQL store: records there, and each run's input streamed into it as the CLI does. */
@@ -229,6 +235,7 @@ export async function startBenchEnvironment(options: {
       ...(options.databaseUrl ? { SDW_DATABASE_URL: options.databaseUrl } : {}),
     },
     options.workerArgs,
+    options.workerNodeArgs,
   );
   const client = new Client({
     connection: await Connection.connect({ address: server.address }),
