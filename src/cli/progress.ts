@@ -83,6 +83,9 @@ export interface ProgressView {
   text: string;
 }
 
+/** Statuses the bar always shows; the others once a customer has them. */
+const alwaysShown: readonly string[] = ['loaded', 'skipped', 'failed'];
+
 /**
  * The run's progress for the bar: `rows` is the input's data rows (countDataRows); the rows the run set aside
  * (invalid, duplicates) come off it as they are found, so the total ends equal to the customers done.
@@ -100,7 +103,12 @@ export function viewOf(p: Progress, rows: number | undefined, rate: number | und
       ? '-'
       : formatEta((total - done) / rate);
   parts.push(`ETA ${eta}`, stateText(p));
-  parts.push(customerStatuses.map((status) => `${status.replace('_', ' ')} ${c[countOf[status]]}`).join(' '));
+  parts.push(
+    customerStatuses
+      .filter((status) => alwaysShown.includes(status) || c[countOf[status]] > 0)
+      .map((status) => `${status.replace('_', ' ')} ${c[countOf[status]]}`)
+      .join(' '),
+  );
   parts.push(`mock ${c.fromMock} template ${c.templated}`, `${p.inFlight} in flight`);
   return { done, total, text: parts.join(' | ') };
 }

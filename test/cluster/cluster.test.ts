@@ -13,7 +13,7 @@ import { generateCustomers, startBankApi, type BankApiSimulator } from '../../sr
 import { noLlmFaults, startLlm, type LlmSimulator } from '../../src/simulators/llm';
 import { sleep, startWorkerProcess, type WorkerProcess } from '../../src/bench/processes';
 import { defaultRunOptions, progressQuery, type RunSummary } from '../../src/workflows/api';
-import { batchHistories, csvOf, scratchDir, seed, writeCsv } from '../helpers';
+import { batchHistories, csvOf, scratchDir, scratchFolderEnv, seed, writeCsv } from '../helpers';
 import { clusterEnv, clusterUp, servicePid } from './cluster';
 
 // Two worker processes bundle the workflows as they start, and four runs of 300 go through a cluster whose services
@@ -45,6 +45,7 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: address,
     SDW_TASK_QUEUE: taskQueue,
     SDW_DATA_DIR: path.join(dir, name),
+    ...scratchFolderEnv(),
     SDW_DATABASE_URL: process.env.SDW_TEST_DATABASE_URL!,
     OPENAI_BASE_URL: llm.baseURL,
     OPENAI_API_KEY: 'sk-cluster-test',

@@ -47,7 +47,14 @@ describe('output for scripts', () => {
     const status = await sdwEtl(['status', 'e2e-json', '--json'], env, pipeline.dir);
     expect([status.code, JSON.parse(status.stdout)]).toEqual([
       0,
-      { runId: 'e2e-json', status: 'completed', progress: null, reportPath: run.reportPath, webUiUrl: run.webUiUrl },
+      {
+        runId: 'e2e-json',
+        status: 'completed',
+        progress: null,
+        why: null,
+        reportPath: run.reportPath,
+        webUiUrl: run.webUiUrl,
+      },
     ]);
 
     const runs = await sdwEtl(['runs', '--json', '--limit', '1000'], env, pipeline.dir);

@@ -6,7 +6,7 @@ import { freePort, startWorkerProcess, type WorkerProcess } from '../../src/benc
 import type { RunReport } from '../../src/report';
 import { generateCustomers, startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
 import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
-import { csvOf, downUrl, scratchDir, sdwEtl, writeCsv } from '../helpers';
+import { csvOf, downUrl, scratchDir, scratchFolderEnv, sdwEtl, writeCsv } from '../helpers';
 
 /** One span as OTLP/HTTP JSON carries it. */
 interface OtlpSpan {
@@ -77,6 +77,7 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
       SDW_TASK_QUEUE: taskQueue,
       SDW_API_URL: bankApi.url,
       SDW_DATA_DIR: path.join(dir, 'data'),
+      ...scratchFolderEnv(),
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
     };
     worker = await startWorkerProcess(
