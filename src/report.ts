@@ -62,7 +62,7 @@ export function reportAsTable(report: RunReport): string {
     `Run ${printable(report.runId)}: ${report.state}${report.retryOf ? ` (retry of ${printable(report.retryOf)})` : ''}`,
     `  started ${report.startedAt}, ended ${report.endedAt ?? '-'}`,
     `  campaign ${printable(report.campaign)}, input ${printable(report.input)}, sink ${report.sink}, export ${printable(report.export ?? '-')}`,
-    `  rows ${c.rows}: loaded ${c.loaded}, already loaded ${c.alreadyLoaded}, skipped ${c.skipped}, failed ${c.failed}${c.notProcessed ? `, not processed ${c.notProcessed}` : ''}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
+    `  rows ${c.rows}: loaded ${c.loaded}${c.alreadyLoaded ? `, already loaded ${c.alreadyLoaded}` : ''}, skipped ${c.skipped}, failed ${c.failed}${c.notProcessed ? `, not processed ${c.notProcessed}` : ''}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
     `  from mock ${c.fromMock}, template messages ${c.templated}`,
     `  tokens ${c.promptTokens} in + ${c.completionTokens} out, estimated ${usd(report.estimatedCostUsd)} (prices of ${report.pricesTakenOn})`,
     ...report.bankApiOutages.map(
