@@ -45,10 +45,11 @@ describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
   test('the codec server decrypts payloads for the Web UI, with the CORS it needs', async () => {
     const { runId } = await pipeline.run(csvOf([3]));
     const [history] = await batchHistories(raw, runId);
-    // The first local activity of a batch is its first customer's fetch; its marker holds the customer the API returned.
-    const fetched = history!.events!.find(
+    // A batch's local activities are its campaign read, then its first customer's fetch, whose marker holds the
+    // customer the API returned.
+    const fetched = history!.events!.filter(
       (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
-    )!;
+    )[1]!;
     const payload = fetched.markerRecordedEventAttributes!.details!.result!.payloads![0]!;
     const server = await startCodecServer({ keys, port: 0, origin: 'http://127.0.0.1:8233' });
     try {
