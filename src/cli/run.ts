@@ -130,7 +130,7 @@ export async function printSummary(client: Client, summary: RunSummary, config: 
   console.log(`  rows        ${c.rows} (${plural(c.invalid, 'invalid row')}, ${plural(c.duplicates, 'duplicate')})`);
   console.log(`  campaign    ${printable(summary.campaign)}`);
   console.log(`  loaded      ${c.loaded}`);
-  console.log(`  already     ${c.alreadyLoaded} (loaded by an earlier run of the campaign)`);
+  if (c.alreadyLoaded > 0) console.log(`  already     ${c.alreadyLoaded} (loaded by an earlier run of the campaign)`);
   console.log(`  skipped     ${c.skipped}`);
   console.log(`  failed      ${c.failed}`);
   if (c.notProcessed > 0) console.log(`  not processed ${c.notProcessed}`);

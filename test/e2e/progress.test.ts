@@ -44,6 +44,8 @@ const summaryOf = (text: string): string[] =>
     .split('\n')
     .map((line) => line.trimEnd())
     .filter((line) => line !== '')
+    // Each run is its own campaign, named after its list (terminal.csv, pipe.csv).
+    .filter((line) => !line.startsWith('  campaign '))
     .map((line) => line.replace(/sdw-etl-\d{8}-\d{6}-\w+/g, 'RUN').replace(/: .*/, ': …'))
     .map((line) => line.replace(/[\d.]+ s$/, 'N s').replace(/\d+ \(estimated cost US\$ [\d.]+\)/, 'N'));
 
