@@ -1,11 +1,10 @@
 // One LLM quota for every worker on every host (SDW_LLM_RPM), kept in the shared PostgreSQL store: each call takes
 // the next free slot with one atomic statement, then waits for it, or is retried by Temporal when it is far off.
 import { Context, log } from '@temporalio/activity';
-import { Pool } from 'pg';
 import { ConfigError, type Config } from '../../config';
 import { failureTypes } from '../../failures';
 import { activityFailure } from '../failure';
-import { migrate } from '../store/postgres';
+import { openMigratedPool } from '../store/postgres';
 
 /** A call waits at most this long for its slot; a later slot is a retry after that delay instead (LlmRateLimited). */
 const maxQuotaWaitMs = 10_000;
@@ -22,8 +21,6 @@ const sendLatenessAllowanceMs = 1_000;
 const lateWakeMs = 500;
 /** Reservations are one short statement each: two connections per worker process keep them from queueing. */
 const maxConnections = 2;
-/** A database that does not answer fails the call within this time, to be retried, rather than hanging it. */
-const connectMillis = 10_000;
 
 // One row per quota: the time from which its next call may be sent.
 const migration = `
@@ -71,15 +68,7 @@ export async function openLlmQuota(
 
 /** The quota `name` on the database at `url`, its table created when missing. */
 export async function createLlmQuota(url: string, name: string, quota: LlmQuotaConfig): Promise<LlmQuota> {
-  const pool = new Pool({ connectionString: url, max: maxConnections, connectionTimeoutMillis: connectMillis });
-  // A connection lost while idle is replaced on the next query; unheard, the pool's 'error' would end the process.
-  pool.on('error', () => undefined);
-  try {
-    await migrate(pool, migration);
-  } catch (err) {
-    await pool.end();
-    throw err;
-  }
+  const pool = await openMigratedPool(url, maxConnections, migration);
   const spacingMs = (quota.windowMs + sendLatenessAllowanceMs) / quota.calls;
   const described = `${quota.calls} per ${quota.windowMs / 1000} s`;
   /** The wait for the next slot (ms), or undefined when it is too far off; sent and answered within `[sent, now]`. */

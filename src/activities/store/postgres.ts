@@ -9,7 +9,7 @@ import type { CampaignEntry, ChosenMessage, CustomerRecord, InputRow, InputRows,
  * such workers.
  */
 const maxConnections = 10;
-/** A database that does not answer fails the activity within this time, to be retried, rather than hanging it. */
+/** A database that does not answer fails the call within this time, to be retried, rather than hanging it. */
 const connectMillis = 10_000;
 /** An idle connection is closed after this long, so a quiet worker holds no connections. */
 const idleMillis = 30_000;
@@ -61,21 +61,7 @@ export type PostgresStore = RecordStore & { inputRows: InputRows; close(): Promi
 
 /** A store on the database at `url` (postgres://user@host:port/db), its table created when missing. */
 export async function createPostgresStore(url: string): Promise<PostgresStore> {
-  const pool = new Pool({
-    connectionString: url,
-    max: maxConnections,
-    connectionTimeoutMillis: connectMillis,
-    idleTimeoutMillis: idleMillis,
-  });
-  // A connection lost while idle (a database restart) is dropped by the pool and replaced on the next query; without
-  // a listener, the pool's 'error' event would end the process.
-  pool.on('error', () => undefined);
-  try {
-    await migrate(pool, migration);
-  } catch (err) {
-    await pool.end();
-    throw err;
-  }
+  const pool = await openMigratedPool(url, maxConnections, migration);
 
   return {
     inputRows: postgresInputRows(pool),
@@ -238,8 +224,31 @@ interface LedgerRow {
 
 const entryOf = (row: LedgerRow): CampaignEntry => ({ ...row.chosen, loadedBy: row.loaded_by });
 
+/**
+ * A pool of at most `max` connections to the database at `url`, with what `migration` creates in place; every
+ * sdw-etl table on PostgreSQL is reached through one.
+ */
+export async function openMigratedPool(url: string, max: number, migration: string): Promise<Pool> {
+  const pool = new Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: connectMillis,
+    idleTimeoutMillis: idleMillis,
+  });
+  // A connection lost while idle (a database restart) is dropped by the pool and replaced on the next query; without
+  // a listener, the pool's 'error' event would end the process.
+  pool.on('error', () => undefined);
+  try {
+    await migrate(pool, migration);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return pool;
+}
+
 /** Creates what `statements` create when missing, one process at a time: the lock is released with the transaction. */
-export async function migrate(pool: Pool, statements: string): Promise<void> {
+async function migrate(pool: Pool, statements: string): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
