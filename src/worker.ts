@@ -93,6 +93,7 @@ export async function createWorker(
         llm: config.llm ? createLlmClient(config.llm) : undefined,
         llmQuota,
         folders: config.folders,
+        observeStep: (step, seconds, result) => metrics.stepAttempt(step, seconds, result),
       }),
       interceptors: {
         // Outermost first: a step's span is open while sdw-etl's interceptor measures it and names its customer.

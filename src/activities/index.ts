@@ -22,6 +22,7 @@ import { deliverTo } from './sinks';
 import type { Delivered, Delivery } from './sinks/sink';
 import type { CampaignEntry, ChosenMessage, CustomerRecord, RecordStore } from './store/store';
 import { activityFailure } from './failure';
+import { firstTry, type FirstTry, type FirstTryInput, type StepObserver } from './first-try';
 
 export interface ActivityDeps {
   /** Where each customer's record waits for the export. */
@@ -34,9 +35,12 @@ export interface ActivityDeps {
   llmQuota?: LlmQuota;
   /** The only folders a run may read its list from and write its export to. */
   folders: AllowedFolders;
+  /** Each step a customer's first try makes (the step activities are measured by the worker's interceptor). */
+  observeStep?: StepObserver;
 }
 
 export type LoadResult = Delivered & { attempt: number };
+export type LoadInput = Omit<Delivery, 'apiUrl'> & { apiUrl: string | undefined; sink: SinkChoice };
 
 /** Where a customer's message is kept in its campaign: absent for mock data, whose message is never kept. */
 export interface CampaignKey {
@@ -46,6 +50,7 @@ export interface CampaignKey {
 
 /** A message and the run that chose it for the campaign (null: no campaign keeps it). */
 export type CampaignMessage = WrittenMessage & { chosenBy: string | null };
+export type WriteInput = WriteMessageInput & { kept?: CampaignKey };
 
 const noTokens = { promptTokens: 0, completionTokens: 0 };
 
@@ -59,6 +64,7 @@ export const createActivities = (deps: ActivityDeps) => {
     const type = paths.exportFailure ? failureTypes.exportFailed : failureTypes.inputInvalid;
     throw activityFailure(type, problem, { nonRetryable: true });
   };
+  const steps = customerSteps(deps);
   return {
     /** A page of ids; the ids the run already processed from an earlier page are set aside as duplicates. */
     readUserIds: async (
@@ -81,25 +87,14 @@ export const createActivities = (deps: ActivityDeps) => {
       apiUrl: string | undefined;
       id: number;
     }): Promise<{ customer: Customer; attempt: number }> => {
-      const customer = await bankApi.fetchCustomer(args.apiUrl ?? deps.apiUrl, args.id);
-      return { customer, attempt: Context.current().info.attempt };
+      return { customer: await steps.fetch(args), attempt: Context.current().info.attempt };
     },
     /** Whether the bank API answers anyone, asked about a customer other than the one whose step failed. */
     probeBankApi: async (args: { apiUrl: string | undefined; id: number }): Promise<boolean> =>
       bankApi.bankApiAnswers(args.apiUrl ?? deps.apiUrl, args.id),
     /** A campaign customer's message is written once: a message already chosen is returned, never asked again. */
-    writeMessage: async (args: WriteMessageInput & { kept?: CampaignKey }): Promise<CampaignMessage> => {
-      const { kept, ...input } = args;
-      const attempt = Context.current().info.attempt;
-      const chosen = kept && (await deps.store.readCampaign(kept.campaign, [input.id])).get(input.id);
-      if (kept && chosen) return campaignMessage(chosen, kept.runId, null, attempt);
-      if (deps.llm) await deps.llmQuota?.take();
-      const written = await writeMessage(deps.llm, input);
-      if (!kept) return { ...written, chosenBy: null };
-      const entry = await deps.store.chooseMessage(kept.campaign, input.id, { ...written, runId: kept.runId });
-      // Another run chose first: its message is the campaign's, and the tokens spent here are still spent.
-      return campaignMessage(entry, kept.runId, written.tokens, attempt);
-    },
+    writeMessage: async (args: WriteInput): Promise<CampaignMessage> =>
+      steps.write(args, Context.current().info.attempt),
     /** Keeps a message the workflow chose (a template) unless the campaign has one; returns the one kept. */
     chooseMessage: async (args: { kept: CampaignKey; id: number; chosen: Omit<ChosenMessage, 'runId'> }) => {
       const entry = await deps.store.chooseMessage(args.kept.campaign, args.id, {
@@ -123,13 +118,10 @@ export const createActivities = (deps: ActivityDeps) => {
       );
     },
     /** Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. */
-    loadCustomer: async (
-      args: Omit<Delivery, 'apiUrl'> & { apiUrl: string | undefined; sink: SinkChoice },
-    ): Promise<LoadResult> => {
-      const { sink, ...delivery } = args;
-      const delivered = await deliverTo(sink, { ...delivery, apiUrl: args.apiUrl ?? deps.apiUrl });
-      return { ...delivered, attempt: delivered.wrote ? Context.current().info.attempt : 0 };
-    },
+    loadCustomer: async (args: LoadInput): Promise<LoadResult> =>
+      steps.load(args, Context.current().info.attempt),
+    /** A customer's three steps in one local activity, one attempt each (src/activities/first-try.ts). */
+    firstTry: async (args: FirstTryInput): Promise<FirstTry> => firstTry(steps, args, deps.observeStep),
     /** Saves a batch's records, then notes in the campaign the customers whose message reached the bank. */
     recordOutcomes: async (args: {
       runId: string;
@@ -147,6 +139,34 @@ export const createActivities = (deps: ActivityDeps) => {
     },
   };
 };
+
+/** A customer's steps as plain functions: the step activities and the customer's first try share them. */
+function customerSteps(deps: ActivityDeps) {
+  return {
+    fetch: (args: { apiUrl: string | undefined; id: number }): Promise<Customer> =>
+      bankApi.fetchCustomer(args.apiUrl ?? deps.apiUrl, args.id),
+    /** A campaign customer's message is written once: a message already chosen is returned, never asked again. */
+    async write(args: WriteInput, attempt: number): Promise<CampaignMessage> {
+      const { kept, ...input } = args;
+      const chosen = kept && (await deps.store.readCampaign(kept.campaign, [input.id])).get(input.id);
+      if (kept && chosen) return campaignMessage(chosen, kept.runId, null, attempt);
+      if (deps.llm) await deps.llmQuota?.take();
+      const written = await writeMessage(deps.llm, input);
+      if (!kept) return { ...written, chosenBy: null };
+      const entry = await deps.store.chooseMessage(kept.campaign, input.id, { ...written, runId: kept.runId });
+      // Another run chose first: its message is the campaign's, and the tokens spent here are still spent.
+      return campaignMessage(entry, kept.runId, written.tokens, attempt);
+    },
+    /** Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. */
+    async load(args: LoadInput, attempt: number): Promise<LoadResult> {
+      const { sink, ...delivery } = args;
+      const delivered = await deliverTo(sink, { ...delivery, apiUrl: args.apiUrl ?? deps.apiUrl });
+      return { ...delivered, attempt: delivered.wrote ? attempt : 0 };
+    },
+  };
+}
+
+export type CustomerSteps = ReturnType<typeof customerSteps>;
 
 /**
  * The campaign's message as a step's result. `spent`: the tokens this call spent (null: it asked the LLM nothing); a

@@ -23,7 +23,7 @@ export function jsonLine(entry: LogEntry): string {
     runId: workflowId && runIdOf(workflowId),
     batch,
     customerId: meta.customerId,
-    step: activityType && stepOfActivity[activityType],
+    step: (activityType && stepOfActivity[activityType]) ?? meta.step,
     attempt: meta.attempt,
     traceId: meta.trace_id,
     spanId: meta.span_id,

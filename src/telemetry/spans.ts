@@ -1,18 +1,19 @@
-// Spans of sdw-etl's own: the HTTP calls to the bank API and the LLM, children of the step that makes them.
-// Only the OpenTelemetry API: without tracing (src/telemetry/tracing.ts) they cost next to nothing.
-import { SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+// Spans of sdw-etl's own: the steps of a customer's first try, and the HTTP calls to the bank API and the LLM as
+// children of the step that makes them. Only the OpenTelemetry API: without tracing (src/telemetry/tracing.ts) they
+// cost next to nothing.
+import { SpanKind, SpanStatusCode, trace, type SpanOptions } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/common';
 
 const tracer = trace.getTracer('sdw-etl');
 
 /**
- * An outgoing HTTP call as a client span (a no-op without tracing). Attributes name the call, never what it carries;
- * a failure is marked with its type only, since its message may quote the answer.
+ * Runs `work` in an active span (a no-op without tracing). Attributes name the work, never what it carries; a
+ * failure is marked with its type only, since its message may quote an answer.
  */
-export async function httpSpan<T>(name: string, attributes: Attributes, call: () => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+function traced<T>(name: string, options: SpanOptions, work: () => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, options, async (span) => {
     try {
-      return await call();
+      return await work();
     } catch (err) {
       const type = err instanceof ApplicationFailure && err.type ? err.type : (err as Error).name;
       span.setAttribute('error.type', type);
@@ -22,4 +23,14 @@ export async function httpSpan<T>(name: string, attributes: Attributes, call: ()
       span.end();
     }
   });
+}
+
+/** An outgoing HTTP call as a client span. */
+export function httpSpan<T>(name: string, attributes: SpanOptions['attributes'], call: () => Promise<T>): Promise<T> {
+  return traced(name, { kind: SpanKind.CLIENT, attributes }, call);
+}
+
+/** A step of a customer's first try (`RunStep:fetch`, `write`, `load`), with the customer id as its only data. */
+export function stepSpan<T>(step: string, customerId: number, work: () => Promise<T>): Promise<T> {
+  return traced(`RunStep:${step}`, { attributes: { 'sdw.customer_id': customerId } }, work);
 }

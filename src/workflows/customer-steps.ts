@@ -1,14 +1,9 @@
 // One customer's steps inside a batch workflow: fetch, write, load, each a local activity with its own retry policy
 // and timeout, every fallback a decision recorded in the customer's outcome.
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  proxyLocalActivities,
-  TemporalFailure,
-  TimeoutFailure,
-  type RetryPolicy,
-} from '@temporalio/workflow';
+import { ActivityFailure, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { FirstTry } from '../activities/first-try';
+import { afterFirstTry, BankStepFailed, describe, reasonFor } from './step-failures';
 import type { CustomerRecord } from '../activities/store/store';
 import type { Customer } from '../customer';
 import { failureTypes } from '../failures';
@@ -47,64 +42,41 @@ const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2
 const recordTimeout = '10 s';
 
 /**
- * Every step is a local activity: one marker event instead of three events and two trips through a task queue,
- * which is most of what a customer would cost the server. A dead worker's local activities run again once the
- * batch's workflow task times out (10 s); the load is idempotent, so that is safe.
+ * A step retried after the first try is a local activity of its own: one marker event instead of three events and two
+ * trips through a task queue. A dead worker's local activities run again once the batch's workflow task times out;
+ * every step is idempotent, so that is safe.
  */
-const { fetchCustomer, loadCustomer } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: bankApiTimeout,
-  retry: bankRetry,
+function stepActivities(bank: RetryPolicy, llm: RetryPolicy) {
+  const { fetchCustomer, loadCustomer } = proxyLocalActivities<Activities>({
+    startToCloseTimeout: bankApiTimeout,
+    retry: bank,
+  });
+  const { writeMessage } = proxyLocalActivities<Activities>({ startToCloseTimeout: llmTimeout, retry: llm });
+  return { fetchCustomer, writeMessage, loadCustomer };
+}
+/** The step activities, each with its policy in full. */
+const full = stepActivities(bankRetry, llmRetry);
+/** A step's policy once the customer's first try has made its first attempt: the same policy, one attempt fewer. */
+const afterFirstAttempt = (policy: RetryPolicy): RetryPolicy => ({
+  ...policy,
+  maximumAttempts: (policy.maximumAttempts ?? 2) - 1,
 });
-const { writeMessage } = proxyLocalActivities<Activities>({ startToCloseTimeout: llmTimeout, retry: llmRetry });
+/** The step activities for a step the customer's first try made once already. */
+const rest = stepActivities(afterFirstAttempt(bankRetry), afterFirstAttempt(llmRetry));
+/** A first try makes each step once; a step that fails goes on with its own policy, so the try itself is not retried. */
+const firstTryRetry: RetryPolicy = { maximumAttempts: 1 };
+/** The three steps' own timeouts end to end. */
+const firstTryTimeout = '90 s';
+/**
+ * A customer's first try: all three steps in one local activity, so a customer whose steps succeed costs one marker
+ * and no trip through the workflow between its steps. Every customer starts with it, which also keeps the n-th local
+ * activity a batch schedules the n-th customer's, whatever order they complete in (see docs/architecture.md).
+ */
+const { firstTry } = proxyLocalActivities<Activities>({ startToCloseTimeout: firstTryTimeout, retry: firstTryRetry });
 export const { recordOutcomes, chooseMessage, loadedInCampaign } = proxyLocalActivities<Activities>({
   startToCloseTimeout: recordTimeout,
   retry: recordRetry,
 });
-
-interface StepFailure {
-  type: string | undefined;
-  message: string;
-  attempts: number;
-}
-
-/**
- * What a local activity's failure says: its type, its message, and how many attempts were made. Its error arrives
- * as the cause itself, and its timeout wrapped in an ActivityFailure with no useful retry state (the worker retries
- * timeouts until none are left).
- */
-function describe(err: unknown, policy: RetryPolicy): StepFailure {
-  const wrapped = err instanceof ActivityFailure;
-  if (!wrapped && !(err instanceof TemporalFailure)) throw err;
-  const cause = wrapped ? err.cause : err;
-  const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : cause?.name;
-  const message = cause?.message ?? err.message;
-  const detail: unknown = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
-  const attempt = (detail as { attempt?: unknown } | undefined)?.attempt;
-  const exhausted = cause instanceof TimeoutFailure || !(cause instanceof ApplicationFailure && cause.nonRetryable);
-  const attempts = typeof attempt === 'number' ? attempt : exhausted ? (policy.maximumAttempts ?? 1) : 1;
-  return { type, message, attempts };
-}
-
-const reasons: Record<string, string> = {
-  [failureTypes.customerNotFound]: 'not_found',
-  [failureTypes.apiRejected]: 'api_rejected',
-  [failureTypes.apiBadData]: 'api_bad_data',
-  [failureTypes.llmRejected]: 'llm_rejected',
-  [failureTypes.llmBadReply]: 'llm_bad_reply',
-  [failureTypes.llmRateLimited]: 'llm_rate_limited',
-  [failureTypes.llmUnavailable]: 'llm_unavailable',
-};
-const reasonFor = (failure: StepFailure, fallback: string): string => reasons[failure.type ?? ''] ?? fallback;
-
-/** A bank step that ended without success: how many attempts it made, and why. */
-class BankStepFailed extends Error {
-  constructor(
-    readonly attempts: number,
-    readonly stepError: StepError,
-  ) {
-    super(stepError.message);
-  }
-}
 
 /**
  * Runs a bank step through the gate: an outage-class failure is asked about (is the API serving others?) and the
@@ -162,13 +134,16 @@ export async function runCustomerSteps(
 ): Promise<CustomerRecord> {
   const { id, apiUrl, locale } = input;
   const outcome = newOutcome(id, input.line);
+  /** The step the first try stopped at, once its own policy retried it: the first try's attempt counts too. */
+  let retried: Step | undefined;
+  let tried: FirstTry = { durationsMs: {} };
   /** Runs a step and records how long it took on the workflow's clock (deterministic on replay). */
   const timed = async <T>(step: Step, work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
     try {
       return await work();
     } finally {
-      outcome.durationsMs[step] = Date.now() - started;
+      outcome.durationsMs[step] = (tried.durationsMs[step] ?? 0) + Date.now() - started;
     }
   };
   /** Records a step that ended without success: its attempts, and its error as the customer's latest. */
@@ -181,7 +156,10 @@ export async function runCustomerSteps(
     return stepFailed(step, err.attempts, err.stepError);
   };
   /** The outcome, and the user the export will hold (none when the customer has no data). */
-  const finish = (customer: Customer | null): CustomerRecord => ({ outcome, customer });
+  const finish = (customer: Customer | null): CustomerRecord => {
+    if (retried) outcome.attempts[retried] = (outcome.attempts[retried] ?? 0) + 1;
+    return { outcome, customer };
+  };
   /** Nothing more to do: the campaign's message is in the customer's feed. */
   const alreadyLoaded = (loadedBy: string, message: string): CustomerRecord => {
     Object.assign(outcome, { status: 'already_loaded', message, messageSource: null });
@@ -192,11 +170,32 @@ export async function runCustomerSteps(
     return finish(null);
   };
   if (input.loadedBefore) return alreadyLoaded(input.loadedBefore.loadedBy, input.loadedBefore.message);
+  const kept = { campaign: input.campaign, runId: input.runId };
+  // A first try lost to its timeout leaves nothing known: the steps run from the start, which is safe (idempotent).
+  tried = await firstTry({ apiUrl, id, sink: input.sink, locale, kept }).catch((err: unknown) => {
+    if (!(err instanceof ActivityFailure)) throw err;
+    return tried;
+  });
+  /** A step after the first try; `steps`: the step activities to use (the rest of its policy after a first attempt). */
+  const orRetry = <T>(
+    step: Step,
+    policy: RetryPolicy,
+    got: T | undefined,
+    retry: (steps: typeof rest) => Promise<T>,
+  ): Promise<T> =>
+    afterFirstTry(tried, step, policy, got, () => {
+      if (tried.stoppedAt?.step !== step || retried === step) return retry(full);
+      retried = step;
+      return retry(rest);
+    });
 
   // Extract.
   let customer: Customer;
   try {
-    const fetched = await timed('fetch', () => throughGate(gate, id, () => fetchCustomer({ apiUrl, id })));
+    const first = tried.customer && { customer: tried.customer, attempt: 1 };
+    const fetched = await timed('fetch', () =>
+      throughGate(gate, id, () => orRetry('fetch', bankRetry, first, (steps) => steps.fetchCustomer({ apiUrl, id }))),
+    );
     customer = fetched.customer;
     outcome.attempts.fetch = fetched.attempt;
     outcome.source = 'api';
@@ -212,11 +211,13 @@ export async function runCustomerSteps(
   }
 
   // Transform: a message from real data is the campaign's, chosen once and kept before any load.
-  const kept = outcome.source === 'api' ? { campaign: input.campaign, runId: input.runId } : undefined;
+  const keptIn = outcome.source === 'api' ? kept : undefined;
   let chosenBy: string | null = null;
   try {
     const written = await timed('write', () =>
-      writeMessage({ id, firstName: firstName(customer.name, locale), locale, kept }),
+      orRetry('write', llmRetry, tried.written, (steps) =>
+        steps.writeMessage({ id, firstName: firstName(customer.name, locale), locale, kept: keptIn }),
+      ),
     );
     Object.assign(outcome, { message: written.message, messageSource: written.messageSource, model: written.model });
     outcome.tokens = written.tokens;
@@ -230,8 +231,8 @@ export async function runCustomerSteps(
     });
     if (input.onLlmFailure === 'fail') return finish(null);
     const template = { message: templateMessage(id, customer.name, locale), messageSource: 'template' as const };
-    const chosen = kept
-      ? await chooseMessage({ kept, id, chosen: { ...template, model: null, tokens: outcome.tokens } })
+    const chosen = keptIn
+      ? await chooseMessage({ kept: keptIn, id, chosen: { ...template, model: null, tokens: outcome.tokens } })
       : { ...template, chosenBy: null };
     Object.assign(outcome, { message: chosen.message, messageSource: chosen.messageSource });
     chosenBy = chosen.chosenBy;
@@ -243,7 +244,16 @@ export async function runCustomerSteps(
   try {
     const loaded = await timed('load', () =>
       throughGate(gate, id, () =>
-        loadCustomer({ sink: input.sink, apiUrl, id, message, customer: personalized, source: outcome.source! }),
+        orRetry('load', bankRetry, tried.loaded, (steps) =>
+          steps.loadCustomer({
+            sink: input.sink,
+            apiUrl,
+            id,
+            message,
+            customer: personalized,
+            source: outcome.source!,
+          }),
+        ),
       ),
     );
     outcome.attempts.load = loaded.attempt;
