@@ -20,15 +20,8 @@ import { maxConcurrency } from './workflows/api';
 import { sdwActivityInterceptors } from './telemetry/activity-interceptors';
 import { createWorkerMetrics } from './telemetry/metrics';
 import { currentTracing } from './telemetry/tracing';
+import { prebuiltBundle, workflowInterceptorModules } from './workflow-bundles';
 
-/**
- * sdw-etl's workflow interceptors: one fails a run this worker cannot decrypt at once, one keeps the bank API's outage
- * gauge. A prebuilt bundle must be bundled with them.
- */
-export const workflowInterceptorModules = [
-  require.resolve('./workflows/undecodable-input'),
-  require.resolve('./telemetry/workflow-interceptors'),
-];
 
 /**
  * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
@@ -77,6 +70,8 @@ export async function createWorker(
     llmQuota = await openLlmQuota(config);
     const metrics = createWorkerMetrics(Runtime.instance().metricMeter, config.llm?.model);
     const tracing = currentTracing();
+    // The build's bundle, unless tracing adds its own workflow interceptors: then the code is bundled at start.
+    const workflowBundle = options.workflowBundle ?? (tracing ? undefined : prebuiltBundle(!!config.encryption));
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
@@ -84,9 +79,7 @@ export async function createWorker(
       // Its build and key fingerprints, for sdw-etl doctor to compare with the client's.
       identity: workerIdentity(config.encryption),
       dataConverter: dataConverterFor(config.encryption, 'worker'),
-      ...(options.workflowBundle
-        ? { workflowBundle: options.workflowBundle }
-        : { workflowsPath: require.resolve('./workflows') }),
+      ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
       activities: createActivities({
         store,
         apiUrl: config.apiUrl,
@@ -99,7 +92,7 @@ export async function createWorker(
         // Outermost first: a step's span is open while sdw-etl's interceptor measures it and names its customer.
         activity: [...(tracing ? [tracing.activityInterceptors] : []), sdwActivityInterceptors(metrics, store)],
         // A prebuilt bundle carries the workflow interceptors itself (bundleWorkflowCode's workflowInterceptorModules).
-        ...(options.workflowBundle
+        ...(workflowBundle
           ? {}
           : { workflowModules: [...(tracing?.workflowModules ?? []), ...workflowInterceptorModules] }),
       },

@@ -61,7 +61,14 @@ export async function firstTry(steps: CustomerSteps, args: FirstTryInput, observ
     }
   };
   const { apiUrl, id, locale, kept, sink } = args;
-  if (!(await run('fetch', () => steps.fetch({ apiUrl, id }), (c) => (tried.customer = c)))) return tried;
+  if (
+    !(await run(
+      'fetch',
+      () => steps.fetch({ apiUrl, id }),
+      (c) => (tried.customer = c),
+    ))
+  )
+    return tried;
   const customer = tried.customer!;
   const wrote = await run(
     'write',

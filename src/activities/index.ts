@@ -118,8 +118,7 @@ export const createActivities = (deps: ActivityDeps) => {
       );
     },
     /** Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. */
-    loadCustomer: async (args: LoadInput): Promise<LoadResult> =>
-      steps.load(args, Context.current().info.attempt),
+    loadCustomer: async (args: LoadInput): Promise<LoadResult> => steps.load(args, Context.current().info.attempt),
     /** A customer's three steps in one local activity, one attempt each (src/activities/first-try.ts). */
     firstTry: async (args: FirstTryInput): Promise<FirstTry> => firstTry(steps, args, deps.observeStep),
     /** Saves a batch's records, then notes in the campaign the customers whose message reached the bank. */
