@@ -79,6 +79,18 @@ export const newOutcome = (id: number, line: number): CustomerOutcome => ({
   stepErrors: {},
 });
 
+/** A customer the run never reached before it was cancelled or stopped: nothing was tried for it. */
+export const notProcessed = (id: number, line: number, cancelled: boolean): CustomerOutcome => ({
+  ...newOutcome(id, line),
+  status: 'not_processed',
+  error: {
+    reason: 'not_processed',
+    message: cancelled
+      ? 'The run was cancelled before this customer was processed.'
+      : 'The run ended before this customer was processed.',
+  },
+});
+
 export interface Counts {
   /** Data rows read from the CSV (blank lines aside). */
   rows: number;

@@ -1,14 +1,19 @@
 // A run's report and one customer's outcome, read back from Temporal's history of the run: for any past run, from
 // any machine, whether or not its report files are there.
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { isGrpcServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { LoadedDataConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import type { UserIdPage } from './activities/extract';
+import { runInputRows, type CsvCursor, type UserIdPage } from './activities/extract';
+import { openRecordStore } from './activities/store';
 import { decodePayload } from './client';
+import type { Config } from './config';
 import {
   emptyCounts,
   newOutcome,
+  notProcessed,
   tally,
   tallyInvalid,
   type CustomerOutcome,
@@ -55,12 +60,63 @@ async function failureMessage(
   return (await decodePayload<{ message?: string }>(converter, { payloads: [failure.encodedAttributes] })).message;
 }
 
+/** A run stopped from outside before its end, which may have left customers it never reached. */
+const stoppedEarly = (state: ReportState): boolean =>
+  state === 'cancelled' || state === 'terminated' || state === 'timed_out';
+
 /**
- * A run's report rebuilt from Temporal alone. It walks the run's continue-as-new chain from the latest run back to
- * the first, one history in memory at a time, and takes the pages each run read, the batches it started and the
- * outcome of each of their customers.
+ * The customers a stopped run never reached, added as `not_processed` the way its export adds them: those of its last
+ * page that no batch took, then the rows after that page (`unread`), read again from the run's input (the CSV, or the
+ * shared store) with their invalid rows and repeats set aside. Temporal's history holds no row the run did not read.
  */
-export async function rebuildReport(client: Client, runId: string): Promise<RunReport> {
+async function addNeverReached(
+  config: Config,
+  run: { runId: string; input: string; inputStored?: boolean; cancelled: boolean },
+  lastPage: UserIdPage | undefined,
+  unread: { from: CsvCursor | undefined } | undefined,
+  customers: ReportedCustomer[],
+  invalidRows: InvalidRow[],
+): Promise<void> {
+  const reached = new Set(customers.map((customer) => customer.id));
+  const add = (row: CustomerRow): void => {
+    reached.add(row.id);
+    customers.push(reported(notProcessed(row.id, row.line, run.cancelled)));
+  };
+  for (const row of lastPage?.ids ?? []) if (!reached.has(row.id)) add(row);
+  if (!unread) return;
+  const store = run.inputStored ? await openRecordStore(config) : undefined;
+  try {
+    if (store?.inputRows && (await store.inputRows.readInputRows(run.runId, 0, 1)).length === 0)
+      throw new Error('its input is no longer in the shared store (pruned).');
+    if (
+      !run.inputStored &&
+      !(await access(run.input, constants.R_OK).then(
+        () => true,
+        () => false,
+      ))
+    )
+      throw new Error(`its input file ${run.input} is gone or cannot be read.`);
+    for await (const row of runInputRows(run, store?.inputRows, unread.from)) {
+      if ('invalid' in row) invalidRows.push(row.invalid);
+      else if (reached.has(row.id)) invalidRows.push({ line: row.line, value: String(row.id), reason: 'duplicate' });
+      else add(row);
+    }
+  } catch (err) {
+    throw new Error(
+      `Run ${run.runId} stopped before reading all its rows, and the customers it never reached cannot be listed here: ${(err as Error).message}`,
+    );
+  } finally {
+    await store?.close?.();
+  }
+}
+
+/**
+ * A run's report rebuilt from Temporal. It walks the run's continue-as-new chain from the latest run back to the
+ * first, one history in memory at a time, and takes the pages each run read, the batches it started and the outcome
+ * of each of their customers. A run stopped before its end also lists the customers it never reached, from its input
+ * (`config` opens the shared store that holds it, if it is there).
+ */
+export async function rebuildReport(client: Client, runId: string, config: Config): Promise<RunReport> {
   const converter = client.options.loadedDataConverter;
   const customers: ReportedCustomer[] = [];
   const invalidRows: InvalidRow[] = [];
@@ -72,6 +128,9 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
   let state: ReportState | undefined;
   let endedAt: string | null = null;
   let executionRunId: string | undefined; // undefined: the latest run of the chain
+  /** The page the latest run read, if it read one: the run may have stopped before every batch of it started. */
+  let lastPage: UserIdPage | undefined;
+  let latestRun = true;
   do {
     const history = await client.workflow
       .getHandle(runId, executionRunId)
@@ -103,8 +162,11 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
         activityTypes.set(eventId, event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
       } else if (event.activityTaskCompletedEventAttributes) {
         const { scheduledEventId, result } = event.activityTaskCompletedEventAttributes;
-        if (activityTypes.get(String(scheduledEventId)) === 'readUserIds')
-          invalidRows.push(...(await decodePayload<UserIdPage>(converter, result)).invalid);
+        if (activityTypes.get(String(scheduledEventId)) === 'readUserIds') {
+          const page = await decodePayload<UserIdPage>(converter, result);
+          invalidRows.push(...page.invalid);
+          if (latestRun) lastPage = page;
+        }
       } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
         const input = await decodePayload<PersonalizeBatchInput>(
           converter,
@@ -134,7 +196,16 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
       }
     }
     executionRunId = start.continuedExecutionRunId || undefined;
+    latestRun = false;
   } while (executionRunId);
+
+  if (stoppedEarly(state)) {
+    // Rows after the last page read, or after where the latest run was to start reading when it read none.
+    const unread = lastPage ? (lastPage.next ? { from: lastPage.next } : undefined) : { from: latestProgress?.cursor };
+    const { input, inputStored } = options!;
+    const run = { runId, input, inputStored, cancelled: state === 'cancelled' };
+    await addNeverReached(config, run, lastPage, unread, customers, invalidRows);
+  }
 
   customers.sort((a, b) => a.line - b.line);
   invalidRows.sort((a, b) => a.line - b.line);

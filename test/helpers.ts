@@ -105,6 +105,8 @@ export async function startPipeline(
     encryption?: EncryptionKeys;
     /** The bank holds the seed and fictional customers after it up to this many (the seed alone when absent). */
     customers?: number;
+    /** The shared PostgreSQL store instead of files (SDW_DATABASE_URL). */
+    databaseUrl?: string;
   } = {},
 ): Promise<Pipeline> {
   const users = seed();
@@ -117,6 +119,7 @@ export async function startPipeline(
       ? undefined
       : { baseURL: llm.baseURL, apiKey: 'sk-test-key-for-the-simulator', model: 'gpt-4o-mini' },
     encryption: options.encryption,
+    databaseUrl: options.databaseUrl,
   });
   const nativeConnection = await NativeConnection.connect(config.temporal.connection);
   const worker = await createWorker(config, {

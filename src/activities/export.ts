@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { failureTypes } from '../failures';
 import { canWriteIn, writeAtomically, type Put } from '../files';
-import { emptyCounts, newOutcome, tally, type CustomerOutcome, type InvalidRow } from '../outcomes';
+import { emptyCounts, notProcessed, tally, type InvalidRow } from '../outcomes';
 import { pricesTakenOn } from '../pricing';
 import { reported, reportPathFor } from '../report';
 import { ReportDigest } from '../report-digest';
@@ -195,17 +195,4 @@ async function* withRecordsReadAhead(
   }
   yield* reading;
   yield* startReading(chunk);
-}
-
-function notProcessed(id: number, line: number, cancelled: boolean): CustomerOutcome {
-  return {
-    ...newOutcome(id, line),
-    status: 'not_processed',
-    error: {
-      reason: 'not_processed',
-      message: cancelled
-        ? 'The run was cancelled before this customer was processed.'
-        : 'The run ended before this customer was processed.',
-    },
-  };
 }

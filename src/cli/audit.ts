@@ -107,7 +107,7 @@ export function registerAudit(program: Command): void {
     .option('--out <file>', 'write the report to this file instead of standard output')
     .action(
       action((runId: string, flags: { format: string; out?: string }) =>
-        withClient(async (client) => {
+        withClient(async (client, config) => {
           const format = reportFormats.find((f) => f === flags.format);
           if (!format)
             throw new UsageError(`--format takes one of ${reportFormats.join(', ')}, got "${flags.format}".`);
@@ -116,7 +116,7 @@ export function registerAudit(program: Command): void {
             throw new UsageError(`The folder of ${flags.out} does not exist or is not writable.`);
           let report: RunReport;
           try {
-            report = await rebuildReport(client, runId);
+            report = await rebuildReport(client, runId, config);
           } catch (err) {
             if (err instanceof WorkflowNotFoundError) throw new UsageError(`No run with id ${runId} exists.`);
             throw err;

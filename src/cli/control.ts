@@ -154,7 +154,9 @@ export function registerControl(program: Command): void {
   program
     .command('retry-failed')
     .argument('<runId>')
-    .description('A new run, linked to the old one, of the customers that ended failed, skipped or from mock data.')
+    .description(
+      'A new run, linked to the old one, of the customers that ended failed, skipped, from mock data or not reached.',
+    )
     .option('--id <runId>', 'the new run id; generated when not given')
     .option('--detach', 'print the new run id and exit without waiting')
     .option('--again', 'retry a run that was retried before')
@@ -174,7 +176,7 @@ export function registerControl(program: Command): void {
             );
           }
           const options = await runOptionsOf(runHandle(client, runId));
-          const ids = (await rebuildReport(client, runId)).customers
+          const ids = (await rebuildReport(client, runId, config)).customers
             .filter((c) => (c.status !== 'loaded' && c.status !== 'already_loaded') || c.source === 'mock')
             .map((c) => c.id);
           if (ids.length === 0) {

@@ -1,6 +1,7 @@
 // sdw-etl doctor: every part a run needs, checked at once, each ✓ or ✗ with the fix in one sentence.
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
 import OpenAI from 'openai';
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
@@ -105,6 +106,42 @@ function llmCheck(config: Config): Check {
   };
 }
 
+/** Whether a folder takes new files, made first if it is missing (as a run's export makes it); else `problem`. */
+async function folderTakesFiles(folder: string, problem: string): Promise<Finding> {
+  await mkdir(folder, { recursive: true }).catch(() => undefined);
+  return (await canWriteIn(folder)) ? undefined : problem;
+}
+
+/** Why a worker could not read lists from `folder`, or undefined when it can. */
+async function inputFolderProblem(folder: string): Promise<Finding> {
+  const list = 'SDW_INPUT_DIRS to the folders (separated by ":") that hold the lists';
+  const found = await stat(folder).catch(() => undefined);
+  if (!found) return `The input folder ${folder} does not exist: create it, or set ${list}.`;
+  if (!found.isDirectory()) return `The input folder ${folder} is a file, not a folder: set ${list}.`;
+  return access(folder, constants.R_OK | constants.X_OK).then(
+    () => undefined,
+    () => `The input folder ${folder} cannot be read by this user: fix its permissions, or set SDW_INPUT_DIRS.`,
+  );
+}
+
+/** The folders a worker reads lists from (SDW_INPUT_DIRS) and writes exports and reports to (SDW_OUTPUT_DIR). */
+function folderChecks(config: Config): Check[] {
+  return [
+    ...config.folders.inputDirs.map((folder) => ({
+      name: `the input folder ${folder} (SDW_INPUT_DIRS) can be read`,
+      run: () => inputFolderProblem(folder),
+    })),
+    ...config.folders.outputDirs.map((folder) => ({
+      name: `the output folder ${folder} (SDW_OUTPUT_DIR) takes new files`,
+      run: () =>
+        folderTakesFiles(
+          folder,
+          `The output folder ${folder} cannot be created or written: fix its permissions, or set SDW_OUTPUT_DIR to a folder this user can write.`,
+        ),
+    })),
+  ];
+}
+
 export interface DoctorFlags {
   apiUrl?: string;
   sampleId: number;
@@ -139,14 +176,14 @@ export async function doctor(config: Config, flags: DoctorFlags): Promise<number
           }
         }),
     },
+    ...folderChecks(config),
     {
-      name: `the output folder ${folder} takes new files`,
-      run: async () => {
-        await mkdir(folder, { recursive: true }).catch(() => undefined);
-        return (await canWriteIn(folder))
-          ? undefined
-          : `The output folder ${folder} cannot be written: choose another with --output, or fix its permissions.`;
-      },
+      name: `the --output folder ${folder} takes new files`,
+      run: () =>
+        folderTakesFiles(
+          folder,
+          `The output folder ${folder} cannot be written: choose another with --output, or fix its permissions.`,
+        ),
     },
   ];
   let failed = 0;
@@ -170,7 +207,9 @@ export async function doctor(config: Config, flags: DoctorFlags): Promise<number
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('Check Temporal, the search attributes, the workers, the bank API, the LLM, the store and the output.')
+    .description(
+      "Check Temporal, the search attributes, the workers, the bank API, the LLM, the store, the workers' folders and the output.",
+    )
     .option('--api-url <url>', 'the bank API (default: SDW_API_URL)')
     .option('--sample-id <id>', 'the customer id to ask the bank API for', positiveInt(Number.MAX_SAFE_INTEGER), 1)
     .option('--output <file>', 'the export a run would write', defaultRunOptions.output)

@@ -141,7 +141,7 @@ export async function printSummary(client: Client, summary: RunSummary, config: 
   );
   const customers: ReportedCustomer[] =
     c.rows - c.invalid - c.duplicates <= customersListedUpTo
-      ? (await rebuildReport(client, summary.runId)).customers
+      ? (await rebuildReport(client, summary.runId, config)).customers
       : [];
   if (customers.length > 0) {
     console.log('\n  id  status   source  message');

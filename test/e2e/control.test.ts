@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { reportPathFor } from '../../src/report';
-import { newRunId, runHandle, startRun } from '../../src/client';
+import { newRunId, runHandle, runOptionsOf, startRun } from '../../src/client';
 import type { RunReport } from '../../src/report';
 import type { CustomerOutcome } from '../../src/outcomes';
-import { defaultRunOptions, progressQuery, type Progress } from '../../src/workflows/api';
+import { defaultRunOptions, progressQuery, type Progress, type RunOptions } from '../../src/workflows/api';
 import { batchPlan } from '../../src/workflows/lanes';
 import { startBankApi } from '../../src/simulators/bank-api';
 import { cliEnv, csvOf, downUrl, sdwEtl, seed, startPipeline, writeCsv, type Pipeline } from '../helpers';
@@ -18,7 +18,7 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
   /** Lets the held bank API answer again; a no-op once called. */
   let release: () => void = () => undefined;
   beforeAll(async () => {
-    pipeline = await startPipeline({ offline: true });
+    pipeline = await startPipeline({ offline: true, customers: 400 });
     env = cliEnv(pipeline);
   });
   afterAll(async () => {
@@ -37,7 +37,7 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
    * Starts a run of two customers at a time with the bank API held, so no customer can finish until the test
    * releases it, and returns once both open batches have a customer in flight.
    */
-  async function startHeldRun(ids: number[]) {
+  async function startHeldRun(ids: number[], more: Partial<RunOptions> = {}) {
     expect(batchPlan({ ...defaultRunOptions, concurrency })).toEqual({ size: 2, window: 1, lanes: 2 });
     release = pipeline.bankApi.hold();
     const runId = newRunId();
@@ -48,18 +48,20 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
       output,
       apiUrl: pipeline.bankApi.url,
       concurrency,
+      ...more,
     });
     const started = await waitFor(runId, (p) => p.inFlight === concurrency);
     expect(done(started)).toBe(0);
     return { runId, output, handle };
   }
-  const progressOf = (runId: string): Promise<Progress> => runHandle(pipeline.client, runId).query(progressQuery);
+  const progressOf = (runId: string, on = pipeline): Promise<Progress> =>
+    runHandle(on.client, runId).query(progressQuery);
   const done = (p: Progress): number => p.counts.loaded + p.counts.skipped + p.counts.failed;
   /** Polls the run's progress until `check` holds; the cap only stops a broken run from hanging the suite. */
-  async function waitFor(runId: string, check: (p: Progress) => boolean): Promise<Progress> {
+  async function waitFor(runId: string, check: (p: Progress) => boolean, on = pipeline): Promise<Progress> {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const p = await progressOf(runId);
+      const p = await progressOf(runId, on);
       if (check(p)) return p;
       if (Date.now() > deadline) throw new Error(`run ${runId} never reached the expected progress`);
       await sleep(100);
@@ -131,13 +133,80 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
     const exported = JSON.parse(readFileSync(output, 'utf8')) as { id: number }[];
     expect(exported.map((u) => u.id)).toEqual(loaded.map((c) => c.id));
 
-    // Rebuilt from Temporal, the cancelled run holds the same outcomes; customers it never reached are only in the CSV.
+    // Rebuilt from Temporal (and the CSV, for the customers the run never reached), the report says the same.
     const rebuilt = await sdwEtl(['report', runId, '--format', 'json'], env, pipeline.dir);
     expect(rebuilt.code).toBe(0);
     const fromTemporal = JSON.parse(rebuilt.stdout) as RunReport;
     expect(fromTemporal.state).toBe('cancelled');
-    expect(fromTemporal.customers).toEqual(report.customers.filter((c) => c.error?.reason !== 'not_processed'));
-    expect(fromTemporal.counts).toMatchObject({ loaded: loaded.length, rows: loaded.length });
+    expect(fromTemporal.customers).toEqual(report.customers);
+    expect(fromTemporal.counts).toEqual(report.counts);
+  });
+
+  test('retry-failed of a cancelled run retries the customers it never reached: every customer ends with one message', async () => {
+    // Pages of 100: the cancel leaves most of the first page without a batch, and the two pages after it unread.
+    const ids = Array.from({ length: 300 }, (_, i) => 100 + i);
+    const newsBefore = new Map(ids.map((id) => [id, pipeline.bankApi.users.get(id)!.news?.length ?? 0]));
+    const { runId, output, handle } = await startHeldRun(ids, { pageSize: 100 });
+    expect((await sdwEtl(['cancel', runId], env, pipeline.dir)).code).toBe(0);
+    release();
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+
+    const retryId = `${runId}-retry`;
+    const retried = await sdwEtl(['retry-failed', runId, '--id', retryId], env, pipeline.dir);
+    expect(retried.stdout).toContain(
+      `Run ${retryId} retries ${ids.length - openBatchesHold} customers of run ${runId}.`,
+    );
+    expect(retried.code).toBe(0);
+    const report = JSON.parse(readFileSync(reportPathFor(output, retryId), 'utf8')) as RunReport;
+    expect(report.customers.map((c) => c.id)).toEqual(ids.slice(openBatchesHold));
+    expect(report.counts).toMatchObject({ loaded: ids.length - openBatchesHold, failed: 0, notProcessed: 0 });
+    // Each customer of the list got exactly one message: from the cancelled run or from its retry.
+    const added = ids.filter((id) => pipeline.bankApi.users.get(id)!.news!.length !== newsBefore.get(id)! + 1);
+    expect(added).toEqual([]);
+
+    // With its CSV gone (and no shared store), the customers the run never reached cannot be listed: said, not dropped.
+    const { input } = await runOptionsOf(runHandle(pipeline.client, runId));
+    rmSync(input);
+    const rebuilt = await sdwEtl(['report', runId], env, pipeline.dir);
+    expect([rebuilt.code, rebuilt.stderr]).toEqual([
+      1,
+      `sdw-etl: Run ${runId} stopped before reading all its rows, and the customers it never reached cannot be listed here: its input file ${input} is gone or cannot be read.\n`,
+    ]);
+  });
+
+  test('with a shared store, retry-failed of a cancelled run retries the customers it never reached from the stored rows, its CSV gone', async () => {
+    const databaseUrl = process.env.SDW_TEST_DATABASE_URL!;
+    const shared = await startPipeline({ offline: true, customers: 400, databaseUrl });
+    const sharedEnv = { ...cliEnv(shared), SDW_DATABASE_URL: databaseUrl };
+    try {
+      const ids = Array.from({ length: 150 }, (_, i) => 200 + i);
+      const newsBefore = new Map(ids.map((id) => [id, shared.bankApi.users.get(id)!.news?.length ?? 0]));
+      release = shared.bankApi.hold();
+      const runId = newRunId();
+      // A campaign of its own: the shared store outlives this test file.
+      const csv = writeCsv(shared.dir, csvOf(ids), `${runId}.csv`);
+      const output = path.join(shared.dir, 'final.json');
+      const flags = ['--page-size', '50', '--concurrency', String(concurrency), '--id', runId, '--detach'];
+      const started = await sdwEtl(['run', '--input', csv, '--output', output, ...flags], sharedEnv, shared.dir);
+      expect(started.code).toBe(0);
+      await waitFor(runId, (p) => p.inFlight === concurrency, shared);
+      expect((await sdwEtl(['cancel', runId], sharedEnv, shared.dir)).code).toBe(0);
+      release();
+      await expect(runHandle(shared.client, runId).result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      rmSync(csv); // the rows are in the shared store
+
+      const retryId = `${runId}-retry`;
+      const retried = await sdwEtl(['retry-failed', runId, '--id', retryId], sharedEnv, shared.dir);
+      expect(retried.stdout).toContain(
+        `Run ${retryId} retries ${ids.length - openBatchesHold} customers of run ${runId}.`,
+      );
+      expect(retried.code).toBe(0);
+      const added = ids.filter((id) => shared.bankApi.users.get(id)!.news!.length !== newsBefore.get(id)! + 1);
+      expect(added).toEqual([]);
+    } finally {
+      release();
+      await shared.close();
+    }
   });
 
   test('retry-failed runs again only the customers that ended skipped, failed or from mock, beside the first export', async () => {
@@ -213,11 +282,20 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
         1,
         'sdw-etl: Run first-try was already retried by run second-try (sdw-etl report second-try); add --again to retry its customers once more.',
       ]);
+      const newsBefore = [26, 27, 28].map((id) => back.users.get(id)!.news!.length);
       const again = await sdwEtl(['retry-failed', 'first-try', '--again', '--id', 'third-try'], env, pipeline.dir);
       expect([again.code, again.stdout]).toEqual([
         0,
         expect.stringContaining('Run third-try retries 3 customers of run first-try.'),
       ]);
+      // Asked for again, the same customers are sent nothing twice: the campaign's message is in their news already.
+      const third = JSON.parse(readFileSync(reportPathFor(output, 'third-try'), 'utf8')) as RunReport;
+      expect(third.customers.map((c) => [c.id, c.status])).toEqual([
+        [26, 'already_loaded'],
+        [27, 'already_loaded'],
+        [28, 'already_loaded'],
+      ]);
+      expect([26, 27, 28].map((id) => back.users.get(id)!.news!.length)).toEqual(newsBefore);
 
       const nothingLeft = await sdwEtl(['retry-failed', 'second-try'], env, pipeline.dir);
       expect([nothingLeft.code, nothingLeft.stdout.trim()]).toEqual([

@@ -1,8 +1,9 @@
 // sdw-etl doctor as an operator setting up meets it: every misconfiguration named at once with its fix, then all ✓.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseEncryptionKeys } from '../../src/codec';
-import { cliEnv, downUrl, sdwEtl, startPipeline, type Pipeline, createBareNamespace } from '../helpers';
+import { cliEnv, downUrl, sdwEtl, startPipeline, type Pipeline, createBareNamespace, writeCsv } from '../helpers';
 
 describe('sdw-etl doctor', () => {
   let pipeline: Pipeline;
@@ -48,12 +49,46 @@ describe('sdw-etl doctor', () => {
       ]);
       expect(failed[0]).toContain('scripts/register-search-attributes.sh');
       expect(failed[1]).toContain('npx sdw-etl worker');
-      expect(ran.stdout).toContain('6 of 9 checks failed.');
+      expect(ran.stdout).toContain('6 of 11 checks failed.');
       expect(ran.stdout).not.toContain('\u001b'); // no colours off a terminal
       expect(ran.code).toBe(1);
     } finally {
       pipeline.llm.faults.rejectKey = false;
     }
+  });
+
+  test("the workers' folders: a missing input folder, a file for one and an output folder that cannot be made, each named with its fix", async () => {
+    const lists = path.join(pipeline.dir, 'lists');
+    mkdirSync(lists);
+    const missing = path.join(pipeline.dir, 'no-such-folder');
+    const file = writeCsv(lists, 'UserID\n1\n', 'november.csv');
+    const output = '/sys/sdw-etl-output'; // not even root can make a folder there
+    const folders = { SDW_INPUT_DIRS: [lists, missing, file].join(path.delimiter), SDW_OUTPUT_DIR: output };
+    const ran = await sdwEtl(
+      ['doctor', '--output', path.join(pipeline.dir, 'doctor', 'out.json')],
+      { ...env, ...folders },
+      pipeline.dir,
+    );
+    const lines = ran.stdout.split('\n');
+    const dirs = 'SDW_INPUT_DIRS to the folders (separated by ":") that hold the lists';
+    expect(lines.filter((l) => l.startsWith('✗'))).toEqual([
+      `✗ the input folder ${missing} (SDW_INPUT_DIRS) can be read: The input folder ${missing} does not exist: create it, or set ${dirs}.`,
+      `✗ the input folder ${file} (SDW_INPUT_DIRS) can be read: The input folder ${file} is a file, not a folder: set ${dirs}.`,
+      `✗ the output folder ${output} (SDW_OUTPUT_DIR) takes new files: The output folder ${output} cannot be created or written: fix its permissions, or set SDW_OUTPUT_DIR to a folder this user can write.`,
+    ]);
+    expect(lines).toContain(`✓ the input folder ${lists} (SDW_INPUT_DIRS) can be read`);
+    expect(ran.stdout).toContain('3 of 13 checks failed.');
+    expect(ran.code).toBe(1);
+
+    // Set right, the output folder is made, and every check passes.
+    const made = path.join(pipeline.dir, 'exports');
+    const fixed = await sdwEtl(
+      ['doctor', '--output', path.join(made, 'out.json')],
+      { ...env, SDW_INPUT_DIRS: lists, SDW_OUTPUT_DIR: made },
+      pipeline.dir,
+    );
+    expect(fixed.stdout).toContain(`✓ the output folder ${made} (SDW_OUTPUT_DIR) takes new files`);
+    expect([fixed.stdout.split('\n').filter((l) => l.startsWith('✗')), fixed.code]).toEqual([[], 0]);
   });
 
   test('encryption keys that differ between this command and the workers: named with the fix; the same keys: ✓', async () => {
