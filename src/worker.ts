@@ -8,6 +8,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { firstTryFailed } from './activities/first-try';
 import { createLlmClient } from './activities/llm/client';
 import { openLlmQuota, type LlmQuota } from './activities/llm/quota';
 import { openRecordStore, type OpenStore } from './activities/store';
@@ -25,11 +26,12 @@ import { prebuiltBundle, workflowInterceptorModules } from './workflow-bundles';
 
 /**
  * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
- * test output). Left out: activity failures, which Temporal retries and the run's report records.
+ * test output). Left out: activity failures and steps failed on a first try, which are retried and which the run's
+ * report records.
  */
 export function installQuietLogging(): void {
   const write = (entry: LogEntry): void => {
-    if (entry.message === 'Activity failed') return;
+    if (entry.message === 'Activity failed' || entry.message === firstTryFailed) return;
     // eslint-disable-next-line no-console -- this is the log sink itself
     console.error(`${entry.level} ${entry.message}`, entry.meta ?? '');
   };

@@ -35,6 +35,9 @@ export interface FirstTry {
   durationsMs: Partial<Record<Step, number>>;
 }
 
+/** Logged (WARN) for each step that fails on a customer's first try; the report records the step's end. */
+export const firstTryFailed = 'Step failed on its first try';
+
 /** Called with each step's duration and result (`ok` or the failure's type): the worker's metrics. */
 export type StepObserver = (step: Step, seconds: number, result: string) => void;
 
@@ -52,7 +55,7 @@ export async function firstTry(steps: CustomerSteps, args: FirstTryInput, observ
       const type = err instanceof ApplicationFailure ? (err.type ?? undefined) : (err as Error).name;
       result = type ?? 'error';
       tried.stoppedAt = { step, type, message: (err as Error).message };
-      log.warn('Step failed on its first try', { step, customerId: args.id, failureType: result });
+      log.warn(firstTryFailed, { step, customerId: args.id, failureType: result });
       return false;
     } finally {
       const ms = performance.now() - started;

@@ -1,10 +1,11 @@
 // Commands that answer questions about past runs from Temporal itself: which runs, a run's report, one customer's story.
 import path from 'node:path';
+import { once } from 'node:events';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { runHandle, runUrl } from '../client';
 import { validRunId } from '../run-id';
-import { canWriteIn, writeTextAtomically } from '../files';
+import { canWriteIn, writeAtomically, type Put } from '../files';
 import type { Counts } from '../outcomes';
 import { estimateCostUsd } from '../pricing';
 import { htmlReport, printable, reportAsTable, type RunReport } from '../report';
@@ -46,11 +47,20 @@ async function countsOf(client: Client, runId: string, status: string): Promise<
 const reportFormats = ['table', 'json', 'html'] as const;
 type ReportFormat = (typeof reportFormats)[number];
 
-async function renderReport(report: RunReport, format: ReportFormat): Promise<string> {
-  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
-  if (format === 'html') return htmlReport(report);
-  return reportAsTable(report);
+/** Writes the report in a format; JSON a customer at a time, so a million customers never make one string. */
+async function putReport(report: RunReport, format: ReportFormat, put: Put): Promise<void> {
+  if (format === 'html') return put(await htmlReport(report));
+  if (format === 'table') return put(reportAsTable(report));
+  const { customers, ...head } = report;
+  await put(`${JSON.stringify(head, null, 2).replace(/\n}$/, '')},\n  "customers": [`);
+  for (const [i, customer] of customers.entries()) await put(`${i === 0 ? '' : ','}\n    ${JSON.stringify(customer)}`);
+  await put('\n  ]\n}\n');
 }
+
+/** Standard output as a Put: waits while its buffer is full. */
+const putStdout: Put = async (chunk) => {
+  if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+};
 
 export function registerAudit(program: Command): void {
   program
@@ -121,10 +131,10 @@ export function registerAudit(program: Command): void {
             if (err instanceof WorkflowNotFoundError) throw new UsageError(`No run with id ${runId} exists.`);
             throw err;
           }
-          const text = await renderReport(report, format);
-          if (flags.out === undefined) process.stdout.write(text);
+          if (flags.out === undefined) await putReport(report, format, putStdout);
           else {
-            await writeTextAtomically(flags.out, text); // an interrupted command never leaves half a report
+            // An interrupted command never leaves half a report.
+            await writeAtomically(flags.out, (put) => putReport(report, format, put));
             console.log(
               `Report of run ${runId} (${report.customers.length} customers) written to ${printable(flags.out)}`,
             );
