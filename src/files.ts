@@ -38,6 +38,30 @@ export async function writeAtomically(
   }
 }
 
+/**
+ * A Put that gathers small chunks into writes of about 64 KiB: a file of a million lines is a few thousand writes,
+ * not a million awaited ones. `flush` writes what is left.
+ */
+export function gathered(put: Put, size = 64 * 1024): { put: Put; flush: () => Promise<void> } {
+  let pending: string[] = [];
+  let length = 0;
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    [pending, length] = [[], 0];
+    await put(text);
+  };
+  return {
+    async put(chunk) {
+      const text = typeof chunk === 'string' ? chunk : chunk.toString();
+      pending.push(text);
+      length += text.length;
+      if (length >= size) await flush();
+    },
+    flush,
+  };
+}
+
 export const writeTextAtomically = (file: string, text: string, mode = defaultMode): Promise<void> =>
   writeAtomically(file, (put) => put(text), mode);
 

@@ -3,10 +3,10 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { failureTypes } from '../failures';
-import { canWriteIn, writeAtomically, type Put } from '../files';
+import { canWriteIn, gathered, writeAtomically, type Put } from '../files';
 import { emptyCounts, notProcessed, tally, type InvalidRow } from '../outcomes';
 import { pricesTakenOn } from '../pricing';
-import { reported, reportPathFor } from '../report';
+import { reported, reportPathFor, type ReportedCustomer } from '../report';
 import { ReportDigest } from '../report-digest';
 import type { BankApiOutage, RunSummary, SinkChoice } from '../workflows/api';
 import { runInputRows, type CsvRow, type RunInput } from './extract';
@@ -65,8 +65,13 @@ export async function exportResults(
   let estimatedCostUsd = 0;
   const digest = new ReportDigest();
 
+  const notReached = notReachedCustomer(input.cancelled);
   /** One pass over the CSV writes the users (when there is an export) and the report's customer list side by side. */
-  const scan = async (putUser: Put | null, putCustomer: Put): Promise<void> => {
+  const scan = async (userFile: Put | null, customersFile: Put): Promise<void> => {
+    const users = userFile && gathered(userFile);
+    const customers = gathered(customersFile);
+    const putUser = users?.put ?? null;
+    const putCustomer = customers.put;
     let firstCustomer = true;
     let firstUser = true;
     if (putUser) await putUser('[\n');
@@ -88,20 +93,22 @@ export async function exportResults(
         invalidRows.push({ line: row.line, value: String(row.id), reason: 'duplicate' });
         continue;
       }
-      const record = (await reading) ?? { outcome: notProcessed(row.id, row.line, input.cancelled), customer: null };
-      tally(counts, record.outcome);
-      const customer = reported(record.outcome);
+      const record = await reading;
+      const customer = record ? reported(record.outcome) : notReached.customer;
+      tally(counts, customer);
       estimatedCostUsd += customer.estimatedCostUsd;
-      const json = JSON.stringify(customer);
+      const json = record ? JSON.stringify(customer) : notReached.json(row.id, row.line);
       digest.add(customer, json);
       await putCustomer(`${firstCustomer ? '' : ',\n'}    ${json}`);
       firstCustomer = false;
-      if (putUser && record.customer) {
+      if (putUser && record?.customer) {
         await putUser(`${firstUser ? '' : ',\n'}  ${JSON.stringify(record.customer)}`);
         firstUser = false;
       }
     }
     if (putUser) await putUser('\n]\n');
+    await users?.flush();
+    await customers.flush();
   };
   // Until its rename, a previous export stays intact.
   await writeAtomically(customersFile, (putCustomer) =>
@@ -146,6 +153,22 @@ export async function exportResults(
     htmlReportPath,
     bankApiOutages: input.bankApiOutages,
   };
+}
+
+/**
+ * A customer the run never reached, as the report has it: one outcome for all of them, and its JSON with each one's
+ * id and line, made from a template (a cancelled run of a million rows writes about that many).
+ */
+function notReachedCustomer(cancelled: boolean): {
+  customer: ReportedCustomer;
+  json: (id: number, line: number) => string;
+} {
+  const customer = reported(notProcessed(0, 0, cancelled));
+  const template = JSON.stringify(customer);
+  const head = '{"id":0,"line":0,';
+  if (!template.startsWith(head)) throw new Error('A not_processed outcome no longer starts with its id and line.');
+  const rest = template.slice(head.length);
+  return { customer, json: (id, line) => `{"id":${id},"line":${line},${rest}` };
 }
 
 type Reading = Promise<CustomerRecord | undefined>;

@@ -24,6 +24,15 @@ async function cancelAndMeasure(env: BenchEnvironment, handle: WorkflowHandle, s
   await handle.cancel();
   await handle.result().catch(() => undefined);
   const closeSeconds = (Date.now() - cancelledAt) / 1000;
+  // The close in two parts, from the run's history: the open batches finishing, then the export and reports.
+  const events = (await env.client.workflow.getHandle(handle.workflowId).fetchHistory()).events ?? []; // the last run of the chain
+  const exportEvent = events.find(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'exportResults',
+  );
+  const exportStartedAt = exportEvent?.eventTime
+    ? Number(exportEvent.eventTime.seconds) * 1000 + (exportEvent.eventTime.nanos ?? 0) / 1e6
+    : undefined;
+  const batchesSeconds = exportStartedAt === undefined ? null : Math.max(0, (exportStartedAt - cancelledAt) / 1000);
   const reportFile = reportPathFor(path.join(env.dir, 'SDW2023_final.json'), handle.workflowId);
   const html = readFileSync(htmlReportPathFor(reportFile), 'utf8');
   const data = /<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html)![1]!;
@@ -33,6 +42,8 @@ async function cancelAndMeasure(env: BenchEnvironment, handle: WorkflowHandle, s
     command,
     cancelledAfterSeconds: seconds,
     cancelToClosedSeconds: Number(closeSeconds.toFixed(1)),
+    openBatchesFinishedSeconds: batchesSeconds === null ? null : Number(batchesSeconds.toFixed(1)),
+    exportSeconds: batchesSeconds === null ? null : Number((closeSeconds - batchesSeconds).toFixed(1)),
     counts: report.counts,
     htmlReportBytes: Buffer.byteLength(html),
     htmlCustomersListed: report.overview.customersListed,
