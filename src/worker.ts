@@ -23,7 +23,6 @@ import { createWorkerMetrics } from './telemetry/metrics';
 import { currentTracing } from './telemetry/tracing';
 import { prebuiltBundle, workflowInterceptorModules } from './workflow-bundles';
 
-
 /**
  * Routes the SDK's log to stderr at WARN and above, for commands whose own output matters (a run's progress,
  * test output). Left out: activity failures and steps failed on a first try, which are retried and which the run's

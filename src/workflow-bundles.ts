@@ -21,6 +21,16 @@ export function prebuiltBundle(encrypted: boolean): WorkerOptions['workflowBundl
   return existsSync(codePath) ? { codePath } : undefined;
 }
 
+/** The bundler's chatter is left out; its warnings and errors go to stderr. */
+const quietLogger = {
+  trace() {},
+  debug() {},
+  info() {},
+  log() {},
+  warn: (message: string) => process.stderr.write(`${message}\n`),
+  error: (message: string) => process.stderr.write(`${message}\n`),
+};
+
 async function main(): Promise<void> {
   mkdirSync(bundleDir, { recursive: true });
   const workflowsPath = require.resolve('./workflows');
@@ -29,7 +39,7 @@ async function main(): Promise<void> {
       workflowsPath,
       workflowInterceptorModules,
       ...(encrypted ? { failureConverterPath } : {}),
-      logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+      logger: quietLogger,
     });
     writeFileSync(bundlePath(encrypted), code);
   }
@@ -37,7 +47,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });
 }
