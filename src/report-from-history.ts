@@ -16,7 +16,7 @@ import {
   type InvalidRow,
 } from './outcomes';
 import { pricesTakenOn } from './pricing';
-import { reported, type ReportedCustomer, type ReportState, type RunReport } from './report';
+import { costOf, reported, type ReportedCustomer, type ReportState, type RunReport } from './report';
 import {
   resolveRunOptions,
   searchAttributes,
@@ -158,7 +158,7 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
     export: summary ? summary.exportPath : null,
     sink: run.sink,
     counts,
-    estimatedCostUsd: customers.reduce((sum, customer) => sum + customer.estimatedCostUsd, 0),
+    ...costOf(customers),
     pricesTakenOn,
     bankApiOutages: summary?.bankApiOutages ?? latestProgress?.bankApiOutages ?? [],
     madeFrom: 'temporal',

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { failureTypes } from '../failures';
 import { canWriteIn, writeAtomically, type Put } from '../files';
 import { emptyCounts, newOutcome, tally, type CustomerOutcome, type InvalidRow } from '../outcomes';
-import { pricesTakenOn } from '../pricing';
+import { batchSavingUsd, pricesTakenOn } from '../pricing';
 import { reported, reportPathFor } from '../report';
 import { ReportDigest } from '../report-digest';
 import type { BankApiOutage, RunSummary, SinkChoice } from '../workflows/api';
@@ -63,6 +63,7 @@ export async function exportResults(
   const counts = emptyCounts();
   const invalidRows: InvalidRow[] = [];
   let estimatedCostUsd = 0;
+  let batchSaving = 0;
   const digest = new ReportDigest();
 
   /** One pass over the CSV writes the users (when there is an export) and the report's customer list side by side. */
@@ -92,6 +93,7 @@ export async function exportResults(
       tally(counts, record.outcome);
       const customer = reported(record.outcome);
       estimatedCostUsd += customer.estimatedCostUsd;
+      batchSaving += batchSavingUsd(customer.model, customer.tokens);
       const json = JSON.stringify(customer);
       digest.add(customer, json);
       await putCustomer(`${firstCustomer ? '' : ',\n'}    ${json}`);
@@ -125,6 +127,7 @@ export async function exportResults(
         sink: input.sink,
         counts,
         estimatedCostUsd,
+        ...(batchSaving > 0 ? { batchSavingUsd: batchSaving } : {}),
         pricesTakenOn,
         bankApiOutages: input.bankApiOutages,
         madeFrom: 'export',
@@ -141,6 +144,7 @@ export async function exportResults(
     endedAt,
     counts,
     estimatedCostUsd,
+    ...(batchSaving > 0 ? { batchSavingUsd: batchSaving } : {}),
     exportPath: exportFile,
     reportPath: reportFile,
     htmlReportPath,

@@ -38,6 +38,7 @@ import {
 } from './api';
 import { watchBankApi } from './bank-api-watch';
 import { batchPlan, lanesFor } from './lanes';
+import { prefillMessages } from './llm-batch';
 import { personalizeBatch } from './personalize-batch';
 
 /** Reading a page of the CSV is local and quick; a bad file fails at once (non-retryable), a busy disk is retried. */
@@ -142,6 +143,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
   let lanesInUse = 0;
   const bankApi = watchBankApi(progress, options.apiUrl, options.apiOutageWaitMs, () => [...openBatches]);
   let state: RunState = 'running';
+  const llmBatchWait = { llmBatchWorkflowId: null as string | null };
   setHandler(progressQuery, () => ({
     runId,
     state: state === 'running' && progress.paused ? 'paused' : state,
@@ -153,6 +155,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     bankApi: bankApi.state(),
     apiOutageWaitMs: options.apiOutageWaitMs,
     campaign: options.campaign,
+    llmBatchWorkflowId: llmBatchWait.llmBatchWorkflowId,
   }));
   setHandler(pauseSignal, () => void (progress.paused = true));
   setHandler(resumeSignal, () => void (progress.paused = false));
@@ -179,6 +182,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     });
     counts.rows += page.ids.length + page.invalid.length;
     for (const row of page.invalid) tallyInvalid(counts, row);
+    await prefillMessages({ ...stepOptions, llmMode: options.llmMode }, page.ids, llmBatchWait);
     const plan = batchPlan(options);
     for (let start = 0; start < page.ids.length; start += plan.size) {
       const batch = page.ids.slice(start, start + plan.size);
