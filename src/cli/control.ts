@@ -109,7 +109,15 @@ export function registerControl(program: Command): void {
           const llmBatches = await llmBatchesOf(client, progress);
           const webUiUrl = runUrl(config, runId);
           if (flags.json) {
-            printJson({ runId, status: status.toLowerCase(), progress, llmBatches, why, reportPath, webUiUrl });
+            printJson({
+              runId,
+              status: status.toLowerCase(),
+              progress,
+              ...(llmBatches.length ? { llmBatches } : {}),
+              why,
+              reportPath,
+              webUiUrl,
+            });
             return 0;
           }
           if (progress) {

@@ -221,5 +221,7 @@ export function createBatchRoutes(faults: LlmBatchFaults, answerChat: AnswerChat
         return false;
     }
   }
-  return { state, handle };
+  /** Whether a path is one of the Files or Batches endpoints'. */
+  const serves = (url: URL): boolean => /^\/v1\/(files|batches)(\/|$)/.test(url.pathname);
+  return { state, handle, serves };
 }

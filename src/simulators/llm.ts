@@ -220,7 +220,8 @@ export async function startLlm(options: LlmOptions = {}): Promise<LlmSimulator> 
         data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'sdw-etl' })),
       });
     }
-    if (await batchRoutes.handle(req, res, url)) return;
+    // Checked before any await: a request's body must be read in the same turn it arrives, or its chunks pass by.
+    if (batchRoutes.serves(url) && (await batchRoutes.handle(req, res, url))) return;
     if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') {
       return error(res, 404, 'not_found', `Unknown route ${req.method} ${url.pathname}`);
     }

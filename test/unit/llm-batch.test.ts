@@ -33,7 +33,7 @@ test('a submission made again after a crash finds the batch it made instead of m
   const env = activityEnv();
   const first = await env.run(activities.submitLlmBatches, { ...input, ids: [2, 3, 4] });
   const again = await env.run(activities.submitLlmBatches, { ...input, ids: [2, 3, 4] });
-  expect(first).toEqual([{ batchId: expect.any(String), ids: [2, 3, 4] }]);
+  expect(first).toEqual([{ batchId: expect.any(String) as string, ids: [2, 3, 4] }]);
   expect(again).toEqual(first);
   const ours = [...llm.batches.batches.values()].filter((b) => b.batch.metadata?.sdw_run === 'run-unit');
   expect(ours).toHaveLength(1);
