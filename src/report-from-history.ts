@@ -106,13 +106,14 @@ export async function rebuildReport(client: Client, runId: string): Promise<RunR
         if (activityTypes.get(String(scheduledEventId)) === 'readUserIds')
           invalidRows.push(...(await decodePayload<UserIdPage>(converter, result)).invalid);
       } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
-        const input = await decodePayload<PersonalizeBatchInput>(
-          converter,
-          event.startChildWorkflowExecutionInitiatedEventAttributes.input,
-        );
+        const child = event.startChildWorkflowExecutionInitiatedEventAttributes;
+        // Only batches of customers hold outcomes (batch mode's llmBatch children hold none).
+        if (child.workflowType?.name !== 'personalizeBatch') continue;
+        const input = await decodePayload<PersonalizeBatchInput>(converter, child.input);
         started.set(eventId, input.customers);
       } else if (event.childWorkflowExecutionCompletedEventAttributes) {
-        const { result } = event.childWorkflowExecutionCompletedEventAttributes;
+        const { result, initiatedEventId } = event.childWorkflowExecutionCompletedEventAttributes;
+        if (!started.has(String(initiatedEventId))) continue;
         customers.push(...(await decodePayload<BatchOutcome>(converter, result)).outcomes.map(reported));
       } else if (event.workflowExecutionCompletedEventAttributes) {
         const { result } = event.workflowExecutionCompletedEventAttributes;

@@ -7,11 +7,12 @@ import OpenAI from 'openai';
 import { newRunId, startRun } from '../../src/client';
 import type { Counts, CustomerOutcome } from '../../src/outcomes';
 import { reportPathFor } from '../../src/report';
+import { rebuildReport } from '../../src/report-from-history';
 import { estimateCostUsd } from '../../src/pricing';
 import { defaultRunOptions } from '../../src/workflows/api';
 import type { LlmBatchView } from '../../src/workflows/llm-batch-api';
 import { llmBatchWorkflowId } from '../../src/workflows/llm-batch';
-import { csvOf, startPipeline, writeCsv, type Pipeline } from '../helpers';
+import { cliEnv, csvOf, sdwEtl, startPipeline, writeCsv, type Pipeline } from '../helpers';
 
 // Each batch is polled first after 5 s; the failed-batch case waits for three of them.
 jest.setTimeout(180_000);
@@ -78,6 +79,10 @@ test('failed lines and refused replies go the sync way; the rest are loaded from
   const full = report as unknown as { estimatedCostUsd: number; batchSavingUsd: number };
   expect(full.batchSavingUsd).toBeCloseTo(syncPrice / 2, 12);
   expect(summary.batchSavingUsd).toBeCloseTo(syncPrice / 2, 12);
+  // `sdw-etl report RUN` rebuilds the same report from Temporal's history, the llmBatch child aside.
+  const rebuilt = await rebuildReport(pipeline.client, runId);
+  expect(rebuilt.customers).toEqual(report.customers);
+  expect(rebuilt.batchSavingUsd).toBeCloseTo(syncPrice / 2, 12);
 });
 
 test('an expired batch keeps what it answered and submits the rest again, which completes', async () => {
@@ -132,6 +137,13 @@ test("cancelling a run that waits for its batch cancels the provider's batch; no
   });
   while (pipeline.llm.batches.batches.size === 0) await sleep(20);
   const [batchId] = [...pipeline.llm.batches.batches.keys()];
+  // `status` shows the batch the run waits for, once the run has noted it.
+  let status = '';
+  while (!status.includes('LLM batch'))
+    status = (await sdwEtl(['status', runId], cliEnv(pipeline), pipeline.dir)).stdout;
+  expect(status).toMatch(
+    new RegExp(`LLM batch +${batchId}: (validating|in_progress) since \\S+ \\(0/20 done, 0 failed\\)`),
+  );
   await handle.cancel();
   await expect(handle.result()).rejects.toThrow();
 
