@@ -59,7 +59,10 @@ async function llmBatchesOf(client: Client, p: Progress | null): Promise<LlmBatc
 export function llmBatchLine(b: LlmBatchView): string {
   const counts = `${b.completed}/${b.total} done, ${b.failed} failed`;
   const round = b.round > 0 ? `, resubmission ${b.round}` : '';
-  return `  LLM batch   ${printable(b.batchId)}: ${b.status} since ${b.since} (${counts}${round})`;
+  const read = b.collected
+    ? `; replies kept ${b.collected.accepted}, refused ${b.collected.rejected}, ignored ${b.collected.ignored}`
+    : '';
+  return `  LLM batch   ${printable(b.batchId)}: ${b.status} since ${b.since} (${counts}${round})${read}`;
 }
 
 /** The sentence a failed run ended with: its innermost cause's. */
