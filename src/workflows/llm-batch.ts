@@ -2,6 +2,7 @@
 // for their messages and keeps the replies that pass the check in the campaign ledger, where the customers' own
 // steps find them; whoever it leaves out goes the sync way. It waits with durable timers, however long the batch.
 import {
+  ActivityCancellationType,
   CancellationScope,
   ChildWorkflowFailure,
   ContinueAsNew,
@@ -59,10 +60,20 @@ const { pollLlmBatch, cancelLlmBatches } = proxyActivities<Activities>({
   startToCloseTimeout: providerCallTimeout,
   retry: providerRetry,
 });
-const { submitLlmBatches, collectLlmBatch } = proxyActivities<Activities>({
+const { collectLlmBatch } = proxyActivities<Activities>({
   startToCloseTimeout: batchFileTimeout,
   heartbeatTimeout: batchFileHeartbeat,
   retry: providerRetry,
+});
+/**
+ * A submission cancelled with its run is waited for until it stops (it learns of the cancel on its next heartbeat,
+ * within a minute), so the batches it made before stopping are among those the cancel then finds and cancels.
+ */
+const { submitLlmBatches } = proxyActivities<Activities>({
+  startToCloseTimeout: batchFileTimeout,
+  heartbeatTimeout: batchFileHeartbeat,
+  retry: providerRetry,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 interface LlmBatchProgress {

@@ -1,5 +1,5 @@
-// The lines of OpenAI's batch files (the `openai` package does not type them): a request of the input file, a reply
-// of the output or error file, and the custom_id that ties each to its customer.
+// OpenAI's batch files: their lines (the `openai` package does not type them), a request of the input file, a reply of
+// the output or error file, the custom_id that ties each to its customer; and how they are moved and worked through.
 import type OpenAI from 'openai';
 
 /** One request of a batch input file. */
@@ -39,4 +39,15 @@ export function batchReplies<T>(jsonl: string): { lines: T[]; unreadable: number
     }
   }
   return { lines, unreadable };
+}
+
+/** Uploading or downloading up to 200 MB takes longer than the client's 20 s request timeout allows. */
+export const fileTransferTimeoutMs = 10 * 60_000;
+/** Runs `fn` over `items`, `atOnce` at a time. */
+export async function forEachAtOnce<T>(items: T[], atOnce: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, lane));
 }

@@ -1,6 +1,6 @@
 // Batch mode's provider side: a page's customers written as JSONL chat requests, uploaded and made into OpenAI
 // batches; a batch's state; its replies checked and kept in the campaign ledger; the run's batches cancelled.
-import { Context, log } from '@temporalio/activity';
+import { CancelledFailure, Context, log } from '@temporalio/activity';
 import { toFile } from 'openai';
 import type OpenAI from 'openai';
 import type { Locale } from '../../personalize';
@@ -9,17 +9,15 @@ import * as bankApi from '../bank-api';
 import type { RecordStore } from '../store/store';
 import type { LlmClient } from './client';
 import { llmFailure } from './errors';
-import { chatMessages, maxCompletionTokens, nameInPrompt } from './prompts';
-import { checkReply } from './reply-check';
-import { batchReplies, customerOfCustomId, customIdOf, type BatchLine, type BatchOutputLine } from './batch-lines';
+import { chatMessages, maxCompletionTokens } from './prompts';
+import { collectReplies, type CollectedReplies, type CollectInput } from './batch-replies';
+import { customIdOf, fileTransferTimeoutMs, forEachAtOnce, type BatchLine } from './batch-lines';
 
 /** The provider's limits on one batch input file. */
 export const maxRequestsPerBatch = 50_000;
 export const maxBatchFileBytes = 200 * 1024 * 1024;
 /** Customers fetched from the bank at once while a batch is written: the sync path's default concurrency. */
 const fetchesAtOnce = 20;
-/** Replies kept in the ledger at once. */
-const choicesAtOnce = 20;
 /** The provider's batches looked through for one this run already made (newest first) before making it again. */
 const batchesSearchedForOurs = 500;
 
@@ -28,6 +26,8 @@ export interface SubmittedBatch {
   batchId: string;
   ids: number[];
 }
+
+export type { CollectedReplies, CollectInput };
 
 export interface SubmitBatchesInput {
   runId: string;
@@ -51,40 +51,24 @@ export interface BatchState {
   errorFileId: string | null;
 }
 
-export interface CollectInput {
-  runId: string;
-  campaign: string;
-  locale: Locale;
-  batch: BatchState;
-  ids: number[];
-}
-
-/** What a batch's replies came to: kept in the ledger, refused by the check, failed, or ignored (unknown custom_id). */
-export interface CollectedReplies {
-  accepted: number;
-  rejected: number;
-  failedLines: number;
-  ignored: number;
-  /** Up to ten of the ignored custom_ids, for the log and the status. */
-  ignoredCustomIds: string[];
-}
-
 interface Deps {
   store: RecordStore;
   llm: LlmClient | undefined;
   apiUrl: string;
 }
 
-/** Runs `fn` over `items`, `atOnce` at a time, heartbeating as it goes. */
-async function forEachAtOnce<T>(items: T[], atOnce: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      await fn(items[next++]!);
-      if (next % 100 === 0) Context.current().heartbeat(next);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, lane));
+/** A long activity heartbeats this often whatever it is doing (fetching, uploading, reading), well inside its heartbeat timeout. */
+const heartbeatEveryMs = 10_000;
+
+/** Runs `fn` while heartbeating every heartbeatEveryMs, so a dead worker's attempt is retried within the timeout. */
+async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat(), heartbeatEveryMs);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** The JSONL files for these lines, each within the provider's request and byte limits. */
@@ -122,72 +106,85 @@ export const createBatchActivities = (deps: Deps) => {
     return found;
   };
 
-  return {
-    /**
-     * Writes a request for each customer not yet in the campaign ledger (a customer the bank does not give is left
-     * to the sync path), uploads them and makes the batches; a batch this run made already under `key` is reused.
-     * With no LLM (offline templates) nothing is submitted.
-     */
-    submitLlmBatches: async (input: SubmitBatchesInput): Promise<SubmittedBatch[]> => {
-      if (!deps.llm) return [];
-      const llm = deps.llm;
-      const chosen = await deps.store.readCampaign(input.campaign, input.ids);
-      const lines = new Map<number, string>();
-      let unfetched = 0;
-      await forEachAtOnce(
-        input.ids.filter((id) => !chosen.has(id)),
-        fetchesAtOnce,
-        async (id) => {
-          const customer = await bankApi.fetchCustomer(input.apiUrl ?? deps.apiUrl, id).catch(() => undefined);
-          if (!customer) return void (unfetched += 1);
-          const name = firstName(firstName(customer.name, input.locale), input.locale);
-          const body = {
-            model: llm.model,
-            messages: chatMessages(input.locale, name),
-            max_tokens: maxCompletionTokens,
-          };
-          const line: BatchLine = { custom_id: customIdOf(id), method: 'POST', url: '/v1/chat/completions', body };
-          lines.set(id, JSON.stringify(line));
-        },
-      );
-      const ids = input.ids.filter((id) => lines.has(id));
-      const files = batchFiles(ids.map((id) => lines.get(id)!));
-      try {
-        const made = await ourBatches(llm.openai, input.runId);
-        const submitted: SubmittedBatch[] = [];
-        let first = 0;
-        for (const [part, jsonl] of files.entries()) {
-          const count = jsonl.split('\n').length - 1;
-          const partIds = ids.slice(first, first + count);
-          first += count;
-          const key = `${input.key}/part-${part}`;
-          let batch = made.get(key);
-          if (!batch) {
-            const file = await llm.openai.files.create({
+  /**
+   * Writes a request for each customer not yet in the campaign ledger (a customer the bank does not give is left to
+   * the sync path), uploads them and makes the batches; a batch this run made already under `key` is reused. With no
+   * LLM (offline templates) nothing is submitted. A cancelled attempt stops its uploads and creations where they are.
+   */
+  const submit = async (input: SubmitBatchesInput): Promise<SubmittedBatch[]> => {
+    if (!deps.llm) return [];
+    const llm = deps.llm;
+    const signal = Context.current().cancellationSignal;
+    const chosen = await deps.store.readCampaign(input.campaign, input.ids);
+    const lines = new Map<number, string>();
+    let unfetched = 0;
+    await forEachAtOnce(
+      input.ids.filter((id) => !chosen.has(id)),
+      fetchesAtOnce,
+      async (id) => {
+        if (signal.aborted) return;
+        const customer = await bankApi.fetchCustomer(input.apiUrl ?? deps.apiUrl, id).catch(() => undefined);
+        if (!customer) return void (unfetched += 1);
+        const name = firstName(firstName(customer.name, input.locale), input.locale);
+        const body = {
+          model: llm.model,
+          messages: chatMessages(input.locale, name),
+          max_tokens: maxCompletionTokens,
+        };
+        const line: BatchLine = { custom_id: customIdOf(id), method: 'POST', url: '/v1/chat/completions', body };
+        lines.set(id, JSON.stringify(line));
+      },
+    );
+    if (signal.aborted) throw new CancelledFailure('The batch submission was cancelled with its run.');
+    const ids = input.ids.filter((id) => lines.has(id));
+    const files = batchFiles(ids.map((id) => lines.get(id)!));
+    try {
+      const made = await ourBatches(llm.openai, input.runId);
+      const submitted: SubmittedBatch[] = [];
+      let first = 0;
+      for (const [part, jsonl] of files.entries()) {
+        const count = jsonl.split('\n').length - 1;
+        const partIds = ids.slice(first, first + count);
+        first += count;
+        const key = `${input.key}/part-${part}`;
+        let batch = made.get(key);
+        if (!batch) {
+          const file = await llm.openai.files.create(
+            {
               file: await toFile(Buffer.from(jsonl), `${input.key.replaceAll('/', '_')}-${part}.jsonl`),
               purpose: 'batch',
-            });
-            batch = await llm.openai.batches.create({
+            },
+            { signal, timeout: fileTransferTimeoutMs },
+          );
+          batch = await llm.openai.batches.create(
+            {
               input_file_id: file.id,
               endpoint: '/v1/chat/completions',
               completion_window: '24h',
               metadata: { sdw_run: input.runId, sdw_key: key },
-            });
-          }
-          submitted.push({ batchId: batch.id, ids: partIds });
+            },
+            { signal },
+          );
         }
-        log.info('LLM batches submitted', {
-          batches: submitted.map((b) => b.batchId),
-          requests: ids.length,
-          alreadyChosen: chosen.size,
-          unfetched,
-        });
-        return submitted;
-      } catch (err) {
-        throw llmFailure(err, llm.apiKey);
+        submitted.push({ batchId: batch.id, ids: partIds });
       }
-    },
+      log.info('LLM batches submitted', {
+        batches: submitted.map((b) => b.batchId),
+        requests: ids.length,
+        alreadyChosen: chosen.size,
+        unfetched,
+      });
+      return submitted;
+    } catch (err) {
+      // Cancelled with the run: reported as cancelled, so the workflow goes on to cancel what was made.
+      if (signal.aborted) throw new CancelledFailure('The batch submission was cancelled with its run.');
+      throw llmFailure(err, llm.apiKey);
+    }
+  };
 
+  return {
+    /** The page's batches made at the provider (see `submit`), heartbeating throughout. */
+    submitLlmBatches: (input: SubmitBatchesInput): Promise<SubmittedBatch[]> => heartbeating(() => submit(input)),
     /** A batch's state at the provider. */
     pollLlmBatch: async (args: { batchId: string }): Promise<BatchState> => {
       const llm = llmOf();
@@ -198,77 +195,9 @@ export const createBatchActivities = (deps: Deps) => {
       }
     },
 
-    /**
-     * Reads a finished batch's output and error files, checks every reply as the sync path does, and keeps those
-     * that pass in the campaign ledger, batch-priced; failed lines and refused replies are left for the sync path.
-     */
-    collectLlmBatch: async (input: CollectInput): Promise<CollectedReplies> => {
-      const llm = llmOf();
-      const read = async (fileId: string | null): Promise<string> =>
-        fileId === null ? '' : (await llm.openai.files.content(fileId)).text();
-      let output: string, errors: string, requests: string;
-      try {
-        const batch = await llm.openai.batches.retrieve(input.batch.batchId);
-        [output, errors, requests] = await Promise.all([
-          read(input.batch.outputFileId),
-          read(input.batch.errorFileId),
-          read(batch.input_file_id),
-        ]);
-      } catch (err) {
-        throw llmFailure(err, llm.apiKey);
-      }
-      const names = new Map<number, string>();
-      for (const line of batchReplies<BatchLine>(requests).lines) {
-        const id = customerOfCustomId(line.custom_id);
-        const prompt = line.body.messages.find((m) => m.role === 'user')?.content;
-        const name = prompt === undefined ? undefined : nameInPrompt(input.locale, prompt);
-        if (id !== undefined && name !== undefined) names.set(id, name);
-      }
-      const ours = new Set(input.ids);
-      const seen = new Set<number>();
-      const result: CollectedReplies = { accepted: 0, rejected: 0, failedLines: 0, ignored: 0, ignoredCustomIds: [] };
-      const replies: { id: number; reply: OpenAI.Chat.Completions.ChatCompletion }[] = [];
-      const replyLines = batchReplies<BatchOutputLine>(output);
-      result.ignored += replyLines.unreadable;
-      for (const line of replyLines.lines) {
-        const id = customerOfCustomId(line.custom_id);
-        if (id === undefined || !ours.has(id) || seen.has(id) || !names.has(id)) {
-          result.ignored += 1;
-          if (result.ignoredCustomIds.length < 10) result.ignoredCustomIds.push(String(line.custom_id).slice(0, 80));
-          continue;
-        }
-        seen.add(id);
-        const body = line.response?.status_code === 200 ? line.response.body : undefined;
-        if (body) replies.push({ id, reply: body });
-        else result.failedLines += 1;
-      }
-      const errorLines = batchReplies(errors);
-      result.failedLines += errorLines.lines.length + errorLines.unreadable;
-      await forEachAtOnce(replies, choicesAtOnce, async ({ id, reply }) => {
-        const checked = checkReply(reply.choices[0]?.message.content, input.locale, names.get(id)!);
-        if ('problem' in checked) {
-          result.rejected += 1;
-          return;
-        }
-        const tokens = {
-          promptTokens: reply.usage?.prompt_tokens ?? 0,
-          completionTokens: reply.usage?.completion_tokens ?? 0,
-          pricing: 'batch' as const,
-        };
-        const model = reply.model || llm.model;
-        await deps.store.chooseMessage(input.campaign, id, {
-          message: checked.message,
-          messageSource: 'llm',
-          model,
-          tokens,
-          runId: input.runId,
-        });
-        result.accepted += 1;
-      });
-      if (result.ignored) log.warn('LLM batch replies ignored', { batchId: input.batch.batchId, ...result });
-      log.info('LLM batch collected', { batchId: input.batch.batchId, ...result });
-      return result;
-    },
+    /** A finished batch's replies checked and kept in the ledger (see batch-replies.ts), heartbeating throughout. */
+    collectLlmBatch: (input: CollectInput): Promise<CollectedReplies> =>
+      heartbeating(() => collectReplies(deps.store, llmOf(), input)),
 
     /** Cancels the run's batches still running at the provider: those named, and any made under the run's metadata. */
     cancelLlmBatches: async (args: { runId: string; batchIds: string[] }): Promise<string[]> => {
