@@ -25,6 +25,8 @@ export interface RunReport {
   estimatedCostUsd: number;
   /** Present when some tokens went through the Batch API: what they cost less than the same tokens sent sync. */
   batchSavingUsd?: number;
+  /** Present when the Batch API returned replies with an unknown or repeated custom_id: how many were ignored. */
+  llmRepliesIgnored?: number;
   pricesTakenOn: string;
   /** Times the bank API answered no one during the run. */
   bankApiOutages: BankApiOutage[];
@@ -88,6 +90,9 @@ export function reportAsTable(report: RunReport): string {
     `  rows ${c.rows}: loaded ${c.loaded}${c.alreadyLoaded ? `, already loaded ${c.alreadyLoaded}` : ''}, skipped ${c.skipped}, failed ${c.failed}${c.notProcessed ? `, not processed ${c.notProcessed}` : ''}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
     `  from mock ${c.fromMock}, template messages ${c.templated}`,
     `  tokens ${c.promptTokens} in + ${c.completionTokens} out, ${costLine(report)} (prices of ${report.pricesTakenOn})`,
+    ...(report.llmRepliesIgnored
+      ? [`  LLM batch replies ignored ${report.llmRepliesIgnored} (an unknown or repeated custom_id)`]
+      : []),
     ...report.bankApiOutages.map(
       (o) =>
         `  bank API down from ${o.since} to ${o.until ?? 'the end of the run'}${o.gaveUp ? ': the run stopped waiting and applied its failure policies' : ': the run waited'}`,

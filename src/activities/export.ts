@@ -26,6 +26,8 @@ export interface ExportInput extends RunInput {
   bankApiOutages: BankApiOutage[];
   /** Rows the run's pages read: the rows after them were never reached, so no record of theirs is looked for. */
   rowsRead?: number;
+  /** Batch mode: replies with an unknown or repeated custom_id, ignored. */
+  llmRepliesIgnored?: number;
 }
 
 export type ExportResult = Omit<RunSummary, 'runId' | 'startedAt'>;
@@ -128,6 +130,7 @@ export async function exportResults(
         counts,
         estimatedCostUsd,
         ...(batchSaving > 0 ? { batchSavingUsd: batchSaving } : {}),
+        ...(input.llmRepliesIgnored ? { llmRepliesIgnored: input.llmRepliesIgnored } : {}),
         pricesTakenOn,
         bankApiOutages: input.bankApiOutages,
         madeFrom: 'export',

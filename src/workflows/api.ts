@@ -124,6 +124,10 @@ export interface RunProgress {
   bankApiOutages: BankApiOutage[];
   /** The customer the run probes the bank API with while it is down. */
   probeId: number | null;
+  /** Batch mode: the page's llmBatch workflow while the run waits for it. */
+  llmBatchWorkflowId?: string | null;
+  /** Batch mode: replies the Batch API returned with an unknown or repeated custom_id, ignored. */
+  llmRepliesIgnored?: number;
 }
 
 export interface EtlRunInput extends Partial<RunOptions> {

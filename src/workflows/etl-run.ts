@@ -143,7 +143,6 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
   let lanesInUse = 0;
   const bankApi = watchBankApi(progress, options.apiUrl, options.apiOutageWaitMs, () => [...openBatches]);
   let state: RunState = 'running';
-  const llmBatchWait = { llmBatchWorkflowId: null as string | null };
   setHandler(progressQuery, () => ({
     runId,
     state: state === 'running' && progress.paused ? 'paused' : state,
@@ -155,7 +154,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     bankApi: bankApi.state(),
     apiOutageWaitMs: options.apiOutageWaitMs,
     campaign: options.campaign,
-    llmBatchWorkflowId: llmBatchWait.llmBatchWorkflowId,
+    llmBatchWorkflowId: progress.llmBatchWorkflowId ?? null,
   }));
   setHandler(pauseSignal, () => void (progress.paused = true));
   setHandler(resumeSignal, () => void (progress.paused = false));
@@ -182,7 +181,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     });
     counts.rows += page.ids.length + page.invalid.length;
     for (const row of page.invalid) tallyInvalid(counts, row);
-    await prefillMessages({ ...stepOptions, llmMode: options.llmMode }, page.ids, llmBatchWait);
+    await prefillMessages({ ...stepOptions, llmMode: options.llmMode }, page.ids, progress);
     const plan = batchPlan(options);
     for (let start = 0; start < page.ids.length; start += plan.size) {
       const batch = page.ids.slice(start, start + plan.size);
@@ -229,6 +228,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       campaign: options.campaign,
       bankApiOutages: progress.bankApiOutages,
       rowsRead: counts.rows,
+      llmRepliesIgnored: progress.llmRepliesIgnored,
     });
   });
   if (cancelled) {

@@ -21,7 +21,7 @@ import type { Activities } from '../activities';
 import type { BatchState, SubmittedBatch } from '../activities/llm/batch';
 import { failureTypes } from '../failures';
 import type { CustomerRow } from '../outcomes';
-import { searchAttributes, type StepOptions } from './api';
+import { searchAttributes, type RunProgress, type StepOptions } from './api';
 import { llmBatchQuery, type LlmBatchView } from './llm-batch-api';
 
 /** An expired or failed batch's customers still without a message are submitted again this many times, then go sync. */
@@ -185,24 +185,27 @@ export const llmBatchWorkflowId = (runId: string, customers: CustomerRow[]): str
 
 /**
  * The run's hook: in batch mode, runs the page's llmBatch child to its end before the page's customers start. While
- * it runs, `waiting` holds its workflow id (for `status`); a cancellation of the run cancels it and its batches.
+ * it runs, `waiting` (the run's progress) holds its workflow id, for `status`, and then adds up the replies it ignored,
+ * for the report; a cancellation of the run cancels it and its batches.
  */
 export async function prefillMessages(
   options: StepOptions & { llmMode?: 'sync' | 'batch' },
   customers: CustomerRow[],
-  waiting: { llmBatchWorkflowId: string | null },
+  waiting: Pick<RunProgress, 'llmBatchWorkflowId' | 'llmRepliesIgnored'>,
 ): Promise<void> {
   if (options.llmMode !== 'batch' || customers.length === 0) return;
   const { llmMode: _mode, ...stepOptions } = options;
   const workflowId = llmBatchWorkflowId(options.runId, customers);
   waiting.llmBatchWorkflowId = workflowId;
   try {
-    await executeChild(llmBatch, {
+    const batches = await executeChild(llmBatch, {
       workflowId,
       args: [{ options: stepOptions, ids: customers.map((row) => row.id) }],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       typedSearchAttributes: [{ key: searchAttributes.runId, value: options.runId }],
     });
+    const ignored = batches.reduce((sum, b) => sum + (b.collected?.ignored ?? 0), 0);
+    if (ignored > 0) waiting.llmRepliesIgnored = (waiting.llmRepliesIgnored ?? 0) + ignored;
   } catch (err) {
     if (isCancellation(err) || !(err instanceof ChildWorkflowFailure)) throw err;
     // The page's customers go the sync way: nothing is lost, it only costs the sync price.
