@@ -36,6 +36,8 @@ export interface InvalidRow {
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
+  /** 'batch': spent through the provider's Batch API, priced at its batch price (absent: the sync price). */
+  pricing?: 'batch';
 }
 
 export interface StepError {

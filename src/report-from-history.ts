@@ -21,7 +21,7 @@ import {
   type InvalidRow,
 } from './outcomes';
 import { pricesTakenOn } from './pricing';
-import { reported, type ReportedCustomer, type ReportState, type RunReport } from './report';
+import { costOf, reported, type ReportedCustomer, type ReportState, type RunReport } from './report';
 import {
   resolveRunOptions,
   searchAttributes,
@@ -168,13 +168,14 @@ export async function rebuildReport(client: Client, runId: string, config: Confi
           if (latestRun) lastPage = page;
         }
       } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
-        const input = await decodePayload<PersonalizeBatchInput>(
-          converter,
-          event.startChildWorkflowExecutionInitiatedEventAttributes.input,
-        );
+        const child = event.startChildWorkflowExecutionInitiatedEventAttributes;
+        // Only batches of customers hold outcomes (batch mode's llmBatch children hold none).
+        if (child.workflowType?.name !== 'personalizeBatch') continue;
+        const input = await decodePayload<PersonalizeBatchInput>(converter, child.input);
         started.set(eventId, input.customers);
       } else if (event.childWorkflowExecutionCompletedEventAttributes) {
-        const { result } = event.childWorkflowExecutionCompletedEventAttributes;
+        const { result, initiatedEventId } = event.childWorkflowExecutionCompletedEventAttributes;
+        if (!started.has(String(initiatedEventId))) continue;
         customers.push(...(await decodePayload<BatchOutcome>(converter, result)).outcomes.map(reported));
       } else if (event.workflowExecutionCompletedEventAttributes) {
         const { result } = event.workflowExecutionCompletedEventAttributes;
@@ -229,7 +230,7 @@ export async function rebuildReport(client: Client, runId: string, config: Confi
     export: summary ? summary.exportPath : null,
     sink: run.sink,
     counts,
-    estimatedCostUsd: customers.reduce((sum, customer) => sum + customer.estimatedCostUsd, 0),
+    ...costOf(customers),
     pricesTakenOn,
     bankApiOutages: summary?.bankApiOutages ?? latestProgress?.bankApiOutages ?? [],
     madeFrom: 'temporal',

@@ -1,7 +1,7 @@
 // A run's report: its JSON shape (the <runId>.report.json file), and the same report as a table and as HTML.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { estimateCostUsd } from './pricing';
+import { batchSavingUsd, estimateCostUsd } from './pricing';
 import { ReportDigest } from './report-digest';
 import type { Counts, CustomerOutcome, InvalidRow } from './outcomes';
 import type { BankApiOutage, SinkChoice } from './workflows/api';
@@ -23,6 +23,10 @@ export interface RunReport {
   sink: SinkChoice;
   counts: Counts;
   estimatedCostUsd: number;
+  /** Present when some tokens went through the Batch API: what they cost less than the same tokens sent sync. */
+  batchSavingUsd?: number;
+  /** Present when the Batch API returned replies with an unknown or repeated custom_id: how many were ignored. */
+  llmRepliesIgnored?: number;
   pricesTakenOn: string;
   /** Times the bank API answered no one during the run. */
   bankApiOutages: BankApiOutage[];
@@ -35,10 +39,33 @@ export interface RunReport {
 /** The report's head: everything but the two lists, which the export streams. */
 export type ReportHead = Omit<RunReport, 'invalidRows' | 'customers'>;
 
+const usd = (n: number): string => `US$ ${n.toFixed(n !== 0 && n < 0.01 ? 6 : 2)}`;
+
 export const reported = (outcome: CustomerOutcome): ReportedCustomer => ({
   ...outcome,
-  estimatedCostUsd: estimateCostUsd(outcome.model, outcome.tokens.promptTokens, outcome.tokens.completionTokens),
+  estimatedCostUsd: estimateCostUsd(
+    outcome.model,
+    outcome.tokens.promptTokens,
+    outcome.tokens.completionTokens,
+    outcome.tokens.pricing,
+  ),
 });
+
+/** The report's cost fields for these customers: the cost, and the Batch API's saving when it saved anything. */
+export function costOf(customers: Iterable<ReportedCustomer>): Pick<RunReport, 'estimatedCostUsd' | 'batchSavingUsd'> {
+  let estimatedCostUsd = 0;
+  let saving = 0;
+  for (const customer of customers) {
+    estimatedCostUsd += customer.estimatedCostUsd;
+    saving += batchSavingUsd(customer.model, customer.tokens);
+  }
+  return saving > 0 ? { estimatedCostUsd, batchSavingUsd: saving } : { estimatedCostUsd };
+}
+
+/** The cost as the summary and the table show it, with the Batch API's saving when there is one. */
+export const costLine = (cost: Pick<RunReport, 'estimatedCostUsd' | 'batchSavingUsd'>): string =>
+  `estimated ${usd(cost.estimatedCostUsd)}` +
+  (cost.batchSavingUsd ? ` (Batch API price: ${usd(cost.batchSavingUsd)} less than sync)` : '');
 
 /** Where a run's JSON report goes: beside its export. */
 export const reportPathFor = (output: string, runId: string): string =>
@@ -53,8 +80,6 @@ export const htmlReportPathFor = (reportPath: string): string => reportPath.repl
  */
 export const printable = (text: string): string => text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, '?');
 
-const usd = (n: number): string => `US$ ${n.toFixed(n !== 0 && n < 0.01 ? 6 : 2)}`;
-
 /** The report as text for a terminal: the summary, then one line per customer. */
 export function reportAsTable(report: RunReport): string {
   const c = report.counts;
@@ -64,7 +89,10 @@ export function reportAsTable(report: RunReport): string {
     `  campaign ${printable(report.campaign)}, input ${printable(report.input)}, sink ${report.sink}, export ${printable(report.export ?? '-')}`,
     `  rows ${c.rows}: loaded ${c.loaded}${c.alreadyLoaded ? `, already loaded ${c.alreadyLoaded}` : ''}, skipped ${c.skipped}, failed ${c.failed}${c.notProcessed ? `, not processed ${c.notProcessed}` : ''}, invalid ${c.invalid}, duplicates ${c.duplicates}`,
     `  from mock ${c.fromMock}, template messages ${c.templated}`,
-    `  tokens ${c.promptTokens} in + ${c.completionTokens} out, estimated ${usd(report.estimatedCostUsd)} (prices of ${report.pricesTakenOn})`,
+    `  tokens ${c.promptTokens} in + ${c.completionTokens} out, ${costLine(report)} (prices of ${report.pricesTakenOn})`,
+    ...(report.llmRepliesIgnored
+      ? [`  LLM batch replies ignored ${report.llmRepliesIgnored} (an unknown or repeated custom_id)`]
+      : []),
     ...report.bankApiOutages.map(
       (o) =>
         `  bank API down from ${o.since} to ${o.until ?? 'the end of the run'}${o.gaveUp ? ': the run stopped waiting and applied its failure policies' : ': the run waited'}`,

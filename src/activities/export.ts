@@ -5,7 +5,7 @@ import path from 'node:path';
 import { failureTypes } from '../failures';
 import { canWriteIn, gathered, writeAtomically, type Put } from '../files';
 import { emptyCounts, notProcessed, tally, type InvalidRow } from '../outcomes';
-import { pricesTakenOn } from '../pricing';
+import { batchSavingUsd, pricesTakenOn } from '../pricing';
 import { reported, reportPathFor, type ReportedCustomer } from '../report';
 import { ReportDigest } from '../report-digest';
 import type { BankApiOutage, RunSummary, SinkChoice } from '../workflows/api';
@@ -26,6 +26,8 @@ export interface ExportInput extends RunInput {
   bankApiOutages: BankApiOutage[];
   /** Rows the run's pages read: the rows after them were never reached, so no record of theirs is looked for. */
   rowsRead?: number;
+  /** Batch mode: replies with an unknown or repeated custom_id, ignored. */
+  llmRepliesIgnored?: number;
 }
 
 export type ExportResult = Omit<RunSummary, 'runId' | 'startedAt'>;
@@ -63,6 +65,7 @@ export async function exportResults(
   const counts = emptyCounts();
   const invalidRows: InvalidRow[] = [];
   let estimatedCostUsd = 0;
+  let batchSaving = 0;
   const digest = new ReportDigest();
 
   const notReached = notReachedCustomer(input.cancelled);
@@ -97,6 +100,7 @@ export async function exportResults(
       const customer = record ? reported(record.outcome) : notReached.customer;
       tally(counts, customer);
       estimatedCostUsd += customer.estimatedCostUsd;
+      batchSaving += batchSavingUsd(customer.model, customer.tokens);
       const json = record ? JSON.stringify(customer) : notReached.json(row.id, row.line);
       digest.add(customer, json);
       await putCustomer(`${firstCustomer ? '' : ',\n'}    ${json}`);
@@ -132,6 +136,8 @@ export async function exportResults(
         sink: input.sink,
         counts,
         estimatedCostUsd,
+        ...(batchSaving > 0 ? { batchSavingUsd: batchSaving } : {}),
+        ...(input.llmRepliesIgnored ? { llmRepliesIgnored: input.llmRepliesIgnored } : {}),
         pricesTakenOn,
         bankApiOutages: input.bankApiOutages,
         madeFrom: 'export',
@@ -148,6 +154,7 @@ export async function exportResults(
     endedAt,
     counts,
     estimatedCostUsd,
+    ...(batchSaving > 0 ? { batchSavingUsd: batchSaving } : {}),
     exportPath: exportFile,
     reportPath: reportFile,
     htmlReportPath,

@@ -17,6 +17,7 @@ import {
 } from './extract';
 import type { LlmClient } from './llm/client';
 import { writeMessage, type WriteMessageInput, type WrittenMessage } from './llm';
+import { createBatchActivities } from './llm/batch';
 import type { LlmQuota } from './llm/quota';
 import { deliverTo } from './sinks';
 import type { Delivered, Delivery } from './sinks/sink';
@@ -66,6 +67,8 @@ export const createActivities = (deps: ActivityDeps) => {
   };
   const steps = customerSteps(deps);
   return {
+    // Batch mode: the page's messages asked for through the provider's Batch API and kept in the campaign ledger.
+    ...createBatchActivities(deps),
     /** A page of ids; the ids the run already processed from an earlier page are set aside as duplicates. */
     readUserIds: async (
       args: RunInput & {

@@ -160,7 +160,12 @@ export function registerAudit(program: Command): void {
           if (!found) throw new UsageError(`Run ${runId} has no customer ${id}.`);
           const { outcome, workflowId } = found;
           const tokens = outcome.tokens.promptTokens + outcome.tokens.completionTokens;
-          const cost = estimateCostUsd(outcome.model, outcome.tokens.promptTokens, outcome.tokens.completionTokens);
+          const cost = estimateCostUsd(
+            outcome.model,
+            outcome.tokens.promptTokens,
+            outcome.tokens.completionTokens,
+            outcome.tokens.pricing,
+          );
           const exitCode = outcome.status === 'loaded' ? 0 : 2;
           if (flags.json) {
             const webUiUrl = runUrl(config, workflowId);

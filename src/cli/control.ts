@@ -7,6 +7,7 @@ import { runIdProblem, validRunId } from '../run-id';
 import { printable, reportPathFor } from '../report';
 import { rebuildReport } from '../report-from-history';
 import { pauseSignal, progressQuery, resumeSignal, searchAttributes, type Progress } from '../workflows/api';
+import { llmBatchQuery, type LlmBatchView } from '../workflows/llm-batch-api';
 import { action, UsageError, withClient } from './context';
 import { jsonOption, printJson } from './json';
 import { followAndSummarize, rootCause, startOrRefuse } from './run';
@@ -42,6 +43,26 @@ function printProgress(p: Progress): void {
   console.log(`  rows read   ${c.rows} (${c.invalid} invalid, ${c.duplicates} duplicates)`);
   console.log(`  from mock   ${c.fromMock}, templated ${c.templated}`);
   console.log(`  bank API    ${bankApiLine(p)}`);
+}
+
+/** The Batch API batches a batch-mode run waits for (none while it waits for none). */
+async function llmBatchesOf(client: Client, p: Progress | null): Promise<LlmBatchView[]> {
+  if (!p?.llmBatchWorkflowId) return [];
+  // The wait may have just ended: then there is nothing to show.
+  return client.workflow
+    .getHandle(p.llmBatchWorkflowId)
+    .query(llmBatchQuery)
+    .catch(() => []);
+}
+
+/** One batch's line under a run's status. */
+export function llmBatchLine(b: LlmBatchView): string {
+  const counts = `${b.completed}/${b.total} done, ${b.failed} failed`;
+  const round = b.round > 0 ? `, resubmission ${b.round}` : '';
+  const read = b.collected
+    ? `; replies kept ${b.collected.accepted}, refused ${b.collected.rejected}, ignored ${b.collected.ignored}`
+    : '';
+  return `  LLM batch   ${printable(b.batchId)}: ${b.status} since ${b.since} (${counts}${round})${read}`;
 }
 
 /** The sentence a failed run ended with: its innermost cause's. */
@@ -88,13 +109,24 @@ export function registerControl(program: Command): void {
           const progress = status === 'RUNNING' ? await handle.query(progressQuery) : null;
           const reportPath = progress ? null : reportPathFor((await runOptionsOf(handle)).output, runId);
           const why = status === 'FAILED' ? await whyFailed(handle) : null;
+          const llmBatches = await llmBatchesOf(client, progress);
           const webUiUrl = runUrl(config, runId);
           if (flags.json) {
-            printJson({ runId, status: status.toLowerCase(), progress, why, reportPath, webUiUrl });
+            printJson({
+              runId,
+              status: status.toLowerCase(),
+              progress,
+              ...(llmBatches.length ? { llmBatches } : {}),
+              why,
+              reportPath,
+              webUiUrl,
+            });
             return 0;
           }
-          if (progress) printProgress(progress);
-          else {
+          if (progress) {
+            printProgress(progress);
+            for (const batch of llmBatches) console.log(llmBatchLine(batch));
+          } else {
             console.log(`Run ${printable(runId)}: ${status.toLowerCase()}`);
             if (why) console.log(`  why         ${printable(why)}`);
             console.log(`Report: ${printable(reportPath!)}`);

@@ -12,6 +12,7 @@ import {
   apiFailurePolicies,
   defaultRunOptions,
   llmFailurePolicies,
+  llmModes,
   maxBatchSize,
   maxConcurrency,
   maxPageSize,
@@ -101,6 +102,14 @@ program
     new Option('--on-llm-failure <policy>', 'when the LLM gives no usable message')
       .choices(llmFailurePolicies)
       .default(defaultRunOptions.onLlmFailure),
+  )
+  .addOption(
+    new Option(
+      '--llm-mode <mode>',
+      "sync: one request per customer; batch: the LLM's Batch API, half the price, within 24 h",
+    )
+      .choices(llmModes)
+      .default('sync'),
   )
   .addOption(
     new Option('--sink <sink>', 'api: PUT into the bank API; file: JSON export only; both')

@@ -34,6 +34,7 @@ export interface RunFlags {
   batchSize: number;
   onApiFailure: RunOptions['onApiFailure'];
   onLlmFailure: RunOptions['onLlmFailure'];
+  llmMode?: RunOptions['llmMode'];
   sink: RunOptions['sink'];
   locale?: RunOptions['locale'];
   pageSize: number;
@@ -106,6 +107,7 @@ export async function runOptions(flags: RunFlags, config: Config): Promise<RunOp
     batchSize: flags.batchSize,
     onApiFailure: flags.onApiFailure,
     onLlmFailure: flags.onLlmFailure,
+    ...(flags.llmMode === 'batch' ? { llmMode: 'batch' as const } : {}),
     locale: flags.locale ?? config.locale,
     pageSize: flags.pageSize,
     apiOutageWaitMs: flags.apiOutageWaitMs,
@@ -137,7 +139,7 @@ export async function printSummary(client: Client, summary: RunSummary, config: 
   console.log(`  from mock   ${c.fromMock}`);
   console.log(`  templated   ${c.templated}`);
   console.log(
-    `  tokens      ${c.promptTokens + c.completionTokens} (estimated cost US$ ${summary.estimatedCostUsd.toFixed(6)})`,
+    `  tokens      ${c.promptTokens + c.completionTokens} (estimated cost US$ ${summary.estimatedCostUsd.toFixed(6)}${summary.batchSavingUsd ? `, US$ ${summary.batchSavingUsd.toFixed(6)} less than sync through the Batch API` : ''})`,
   );
   const customers: ReportedCustomer[] =
     c.rows - c.invalid - c.duplicates <= customersListedUpTo

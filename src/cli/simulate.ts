@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { projectRoot } from '../config';
 import { generateCustomers, loadSeed, startBankApi, type BankApiFaults } from '../simulators/bank-api';
 import { startLlm, type LlmFaults } from '../simulators/llm';
-import { action, fraction, milliseconds, port, wholeNumber } from './context';
+import { batchOutcomes } from '../simulators/llm-batch';
+import { action, fraction, milliseconds, oneOf, port, wholeNumber } from './context';
 
 export const defaultSeedFile = path.join(projectRoot, 'data', 'customers.json');
 
@@ -80,6 +81,14 @@ export function registerSimulate(program: Command): void {
     .option('--reject-key', 'answer 401 to every request, as with a revoked key', false)
     .option('--bad-reply-rate <fraction>', 'fraction answered with an empty or over-long message', fraction, 0)
     .option('--unique-replies', 'word every reply differently, as a live model does', false)
+    .option('--batch-duration-ms <ms>', 'how long a Batch API batch takes to end', milliseconds, 1000)
+    .option('--batch-line-error-rate <fraction>', "fraction of a batch's requests that fail", fraction, 0)
+    .option(
+      '--batch-outcome <outcome>',
+      'how batches end: completed, expired (half answered) or failed',
+      oneOf(batchOutcomes),
+      'completed',
+    )
     .option('--log-file <file>', 'append every request received to this file (also at GET /_requests)')
     .action(
       action(async (o: LlmFlags) => {
@@ -93,6 +102,9 @@ export function registerSimulate(program: Command): void {
             rejectKey: o.rejectKey,
             badReplyRate: o.badReplyRate,
             uniqueReplies: o.uniqueReplies,
+            batchDurationMs: o.batchDurationMs,
+            batchLineErrorRate: o.batchLineErrorRate,
+            batchOutcome: o.batchOutcome,
           },
         });
         console.log(

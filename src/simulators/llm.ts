@@ -1,10 +1,12 @@
 // An OpenAI-compatible chat completions server on loopback: deterministic short messages, fault knobs,
 // and a log of every request it received so tests can check what was sent.
 import { appendFileSync } from 'node:fs';
+import type OpenAI from 'openai';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { checkRate, close, listen, readRequestBody, sendJson } from './http';
+import { createBatchRoutes, noLlmBatchFaults, type LlmBatchFaults, type LlmBatchState } from './llm-batch';
 
-export interface LlmFaults {
+export interface LlmFaults extends LlmBatchFaults {
   latencyMs: number;
   /** Fraction answered 429 with Retry-After. */
   rateLimitRate: number;
@@ -27,6 +29,7 @@ export const noLlmFaults = (): LlmFaults => ({
   badReplyRate: 0,
   uniqueReplies: false,
   retryAfterSeconds: 1,
+  ...noLlmBatchFaults(),
 });
 
 export interface LoggedRequest {
@@ -42,6 +45,8 @@ export interface LlmSimulator {
   baseURL: string;
   faults: LlmFaults;
   requests: LoggedRequest[];
+  /** The Files and Batches endpoints' files and batches. */
+  batches: LlmBatchState;
   close: () => Promise<void>;
 }
 
@@ -182,11 +187,13 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 export async function startLlm(options: LlmOptions = {}): Promise<LlmSimulator> {
   const faults: LlmFaults = { ...noLlmFaults(), ...options.faults };
-  for (const key of ['rateLimitRate', 'errorRate', 'badReplyRate'] as const) checkRate(key, faults[key]);
+  for (const key of ['rateLimitRate', 'errorRate', 'badReplyRate', 'batchLineErrorRate'] as const)
+    checkRate(key, faults[key]);
   const requests: LoggedRequest[] = [];
   let repliesWritten = 0;
   const keep = options.keepRequests ?? 10_000;
   let created = 0;
+  const batchRoutes = createBatchRoutes(faults, answerChat);
 
   const log = (entry: LoggedRequest): void => {
     requests.push(entry);
@@ -213,6 +220,8 @@ export async function startLlm(options: LlmOptions = {}): Promise<LlmSimulator> 
         data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'sdw-etl' })),
       });
     }
+    // Checked before any await: a request's body must be read in the same turn it arrives, or its chunks pass by.
+    if (batchRoutes.serves(url) && (await batchRoutes.handle(req, res, url))) return;
     if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') {
       return error(res, 404, 'not_found', `Unknown route ${req.method} ${url.pathname}`);
     }
@@ -246,14 +255,22 @@ export async function startLlm(options: LlmOptions = {}): Promise<LlmSimulator> 
       answer(500);
       return error(res, 500, 'server_error', 'The server had an error while processing your request.');
     }
+    answer(200);
+    return sendJson(res, 200, answerChat(body));
+  }
+
+  /** A reply to a chat request (sync, or a batch's line), with the bad-reply knob applied. */
+  function answerChat(request: unknown): OpenAI.Chat.Completions.ChatCompletion {
+    const body = request as ChatRequest;
     let content = reply(body, faults.uniqueReplies ? repliesWritten++ : undefined);
     if (Math.random() < faults.badReplyRate) {
       content = created % 2 === 0 ? '' : `${content} ${'Invista! '.repeat(30)}`.trim();
     }
-    const prompt = body.messages.map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
+    const messages = body.messages ?? [];
+    const prompt = messages.map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
     created += 1;
-    answer(200);
-    return sendJson(res, 200, {
+    const promptTokens = tokens(prompt) + 7 * messages.length;
+    return {
       id: `chatcmpl-sim-${created}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
@@ -262,11 +279,11 @@ export async function startLlm(options: LlmOptions = {}): Promise<LlmSimulator> 
         { index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null },
       ],
       usage: {
-        prompt_tokens: tokens(prompt) + 7 * body.messages.length,
+        prompt_tokens: promptTokens,
         completion_tokens: tokens(content),
-        total_tokens: tokens(prompt) + 7 * body.messages.length + tokens(content),
+        total_tokens: promptTokens + tokens(content),
       },
-    });
+    };
   }
 
   const server: Server = createServer((req, res) => {
@@ -275,5 +292,5 @@ export async function startLlm(options: LlmOptions = {}): Promise<LlmSimulator> 
     });
   });
   const url = await listen(server, options.port ?? 0);
-  return { url, baseURL: `${url}/v1`, faults, requests, close: () => close(server) };
+  return { url, baseURL: `${url}/v1`, faults, requests, batches: batchRoutes.state, close: () => close(server) };
 }

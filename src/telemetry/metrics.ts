@@ -77,7 +77,7 @@ export function createWorkerMetrics(meter: MetricMeter, llmModel: string | undef
         const model = outcome.model ?? noModel;
         tokens.add(promptTokens, { model, kind: 'prompt' });
         tokens.add(completionTokens, { model, kind: 'completion' });
-        cost.record(estimateCostUsd(outcome.model, promptTokens, completionTokens), { model });
+        cost.record(estimateCostUsd(outcome.model, promptTokens, completionTokens, outcome.tokens.pricing), { model });
       }
       runCustomers.add(records.length, { run_id: runId });
     },

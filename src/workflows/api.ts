@@ -27,6 +27,9 @@ export const apiFailurePolicies: readonly ApiFailurePolicy[] = ['mock', 'skip', 
 /** What to do when the LLM gives no usable message, once retries are exhausted. */
 export type LlmFailurePolicy = 'template' | 'fail';
 export const llmFailurePolicies: readonly LlmFailurePolicy[] = ['template', 'fail'];
+/** How messages are asked for: one request per customer, or the provider's Batch API (half the price, within 24 h). */
+export type LlmMode = 'sync' | 'batch';
+export const llmModes: readonly LlmMode[] = ['sync', 'batch'];
 
 export interface RunOptions {
   /** Path of the CSV of customer ids, as the worker sees it (as the CLI saw it, when the input is stored). */
@@ -53,6 +56,8 @@ export interface RunOptions {
   retryOf?: string;
   /** One message per customer per campaign: a customer already loaded in it is left alone. The input's base name when absent. */
   campaign?: string;
+  /** `batch`: each page's messages are asked for through the Batch API first (src/workflows/llm-batch.ts); `sync` when absent. */
+  llmMode?: LlmMode;
 }
 
 /** A run's options with every default in place. */
@@ -119,6 +124,10 @@ export interface RunProgress {
   bankApiOutages: BankApiOutage[];
   /** The customer the run probes the bank API with while it is down. */
   probeId: number | null;
+  /** Batch mode: the page's llmBatch workflow while the run waits for it. */
+  llmBatchWorkflowId?: string | null;
+  /** Batch mode: replies the Batch API returned with an unknown or repeated custom_id, ignored. */
+  llmRepliesIgnored?: number;
 }
 
 export interface EtlRunInput extends Partial<RunOptions> {
@@ -166,6 +175,8 @@ export interface Progress {
   bankApi: BankApiState;
   apiOutageWaitMs: number;
   campaign: string;
+  /** In batch mode, the page's llmBatch workflow while the run waits for it (its llmBatches query lists the batches). */
+  llmBatchWorkflowId?: string | null;
 }
 
 export interface RunSummary {
@@ -175,6 +186,8 @@ export interface RunSummary {
   endedAt: string;
   counts: Counts;
   estimatedCostUsd: number;
+  /** Present when some tokens went through the Batch API: what they cost less than sync. */
+  batchSavingUsd?: number;
   exportPath: string | null;
   reportPath: string;
   htmlReportPath: string;

@@ -38,6 +38,7 @@ import {
 } from './api';
 import { watchBankApi } from './bank-api-watch';
 import { batchPlan, lanesFor } from './lanes';
+import { prefillMessages } from './llm-batch';
 import { personalizeBatch } from './personalize-batch';
 
 /** Reading a page of the CSV is local and quick; a bad file fails at once (non-retryable), a busy disk is retried. */
@@ -153,6 +154,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     bankApi: bankApi.state(),
     apiOutageWaitMs: options.apiOutageWaitMs,
     campaign: options.campaign,
+    llmBatchWorkflowId: progress.llmBatchWorkflowId ?? null,
   }));
   setHandler(pauseSignal, () => void (progress.paused = true));
   setHandler(resumeSignal, () => void (progress.paused = false));
@@ -179,6 +181,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     });
     counts.rows += page.ids.length + page.invalid.length;
     for (const row of page.invalid) tallyInvalid(counts, row);
+    await prefillMessages({ ...stepOptions, llmMode: options.llmMode }, page.ids, progress);
     const plan = batchPlan(options);
     for (let start = 0; start < page.ids.length; start += plan.size) {
       const batch = page.ids.slice(start, start + plan.size);
@@ -225,6 +228,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
       campaign: options.campaign,
       bankApiOutages: progress.bankApiOutages,
       rowsRead: counts.rows,
+      llmRepliesIgnored: progress.llmRepliesIgnored,
     });
   });
   if (cancelled) {

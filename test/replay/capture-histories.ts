@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { newRunId, startRun } from '../../src/client';
 import type { CustomerRow } from '../../src/outcomes';
 import { batchWorkflowId, defaultRunOptions } from '../../src/workflows/api';
+import { llmBatchWorkflowId } from '../../src/workflows/llm-batch';
 import { csvOf, downUrl, root, startPipeline, writeCsv, type Pipeline } from '../helpers';
 
 /** The CSV rows of `ids`, the first on line `firstLine`. */
@@ -78,6 +79,12 @@ test('capture workflow histories from real runs', async () => {
       ],
     });
     save(pipeline, 'etl-run-started-from-web-ui', fromUi);
+
+    // Batch mode: the page's messages through the Batch API, one of its lines failed (that customer goes sync).
+    pipeline.llm.faults.batchLineErrorRate = 0.34;
+    const batched = await run([6, 7, 8], { llmMode: 'batch' });
+    save(pipeline, 'etl-run-llm-batch-mode', batched.runId);
+    save(pipeline, 'llm-batch-completed', llmBatchWorkflowId(batched.runId, rows(2, [6, 7, 8])));
 
     pipeline.llm.faults.rejectKey = true;
     const templated = await run([1]);

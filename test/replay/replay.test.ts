@@ -27,6 +27,8 @@ describe('replaying histories captured from real runs', () => {
         'personalize-batch-not-found.json',
         'personalize-batch-mock-fallback.json',
         'personalize-batch-template-and-rejected-load.json',
+        'etl-run-llm-batch-mode.json',
+        'llm-batch-completed.json',
       ]),
     );
   });

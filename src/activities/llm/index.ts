@@ -9,7 +9,7 @@ import { httpSpan } from '../../telemetry/spans';
 import { activityFailure } from '../failure';
 import type { LlmClient } from './client';
 import { llmFailure } from './errors';
-import { maxCompletionTokens, prompts } from './prompts';
+import { chatMessages, maxCompletionTokens } from './prompts';
 import { checkReply } from './reply-check';
 
 /** A bad reply is asked for again at once: backing off does not make the next one better. */
@@ -43,17 +43,13 @@ export async function writeMessage(llm: LlmClient | undefined, input: WriteMessa
       attempt,
     };
   }
-  const prompt = prompts[input.locale];
   let completion: OpenAI.Chat.Completions.ChatCompletion;
   try {
     completion = await httpSpan('POST /chat/completions', { 'gen_ai.request.model': llm.model }, () =>
       llm.openai.chat.completions.create(
         {
           model: llm.model,
-          messages: [
-            { role: 'system', content: prompt.system },
-            { role: 'user', content: prompt.user(name) },
-          ],
+          messages: chatMessages(input.locale, name),
           max_tokens: maxCompletionTokens,
         },
         { signal: Context.current().cancellationSignal },

@@ -19,3 +19,17 @@ export const prompts: Record<Locale, { system: string; user: (name: string) => s
       `Write a message for "${name}" about the importance of investing (at most ${maxMessageLength} characters)`,
   },
 };
+
+/** The chat messages that ask for one customer's message, the same in sync and batch mode. */
+export const chatMessages = (locale: Locale, name: string): { role: 'system' | 'user'; content: string }[] => [
+  { role: 'system', content: prompts[locale].system },
+  { role: 'user', content: prompts[locale].user(name) },
+];
+
+/** The name a user prompt of `chatMessages` was written for (undefined: not such a prompt). */
+export function nameInPrompt(locale: Locale, userPrompt: string): string | undefined {
+  const marker = '\u0000';
+  const [before = '', after = ''] = prompts[locale].user(marker).split(marker);
+  if (!userPrompt.startsWith(before) || !userPrompt.endsWith(after)) return undefined;
+  return userPrompt.slice(before.length, userPrompt.length - after.length);
+}
