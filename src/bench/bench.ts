@@ -3,10 +3,11 @@
 //   npm run bench -- [--customers 2000] [--llm-latency-ms 300] [--api-latency-ms 20] [--concurrency 100] [--rounds 1]
 //                    [--batch-size 100] [--page-size 5000] [--baseline-customers 100] [--encrypt] [--cpu-prof]
 //                    [--concurrency-sweep 10,50,100,200] [--plot docs/benchmarks-concurrency.svg]
+//                    [--telemetry metrics|tracing|both]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { milliseconds, positiveInt } from '../cli/context';
 import { projectRoot } from '../config';
 import { defaultRunOptions, maxBatchSize, maxConcurrency } from '../workflows/api';
@@ -14,6 +15,7 @@ import { sweepSvg } from './plot';
 import { saveResults } from './processes';
 import { runPipeline, runScript, StalledRun, type PipelineResult, type Setting, type SystemResult } from './systems';
 import { RequestRecorder } from './timeline';
+import { describeTelemetry, telemetryChoices } from './watching';
 
 interface Flags extends Setting {
   rounds: number;
@@ -38,6 +40,22 @@ function medianRound<T extends SystemResult>(results: T[]): T & { roundsCustomer
   return { ...median, roundsCustomersPerSecond: results.map((r) => r.customersPerSecond) };
 }
 
+/** The median of each of the pipeline's cost figures over the rounds, each on its own (what --telemetry changes). */
+function pipelineMedians(results: PipelineResult[]) {
+  const median = (pick: (r: PipelineResult) => number): number => {
+    const sorted = results.map(pick).sort((a, b) => a - b);
+    const mid = sorted.length / 2;
+    return sorted.length % 2 === 1
+      ? sorted[Math.floor(mid)]!
+      : Number(((sorted[mid - 1]! + sorted[mid]!) / 2).toFixed(2));
+  };
+  return {
+    customersPerSecond: median((r) => r.customersPerSecond),
+    workerCpuMsPerCustomer: median((r) => r.workerCpuMsPerCustomer),
+    workerPeakRssMiB: median((r) => r.workerPeakRssMiB),
+  };
+}
+
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const describe = (name: string, r: SystemResult): string =>
   `${name.padEnd(18)} ${String(r.customersPerSecond).padStart(7)}/s  p50 ${r.p50LatencyMs} ms  p95 ${r.p95LatencyMs} ms  ` +
@@ -55,6 +73,7 @@ function commandOf(flags: Flags): string {
   if (!flags.concurrencySweep) parts.push(`--baseline-customers ${flags.baselineCustomers}`);
   if (flags.encrypt) parts.push('--encrypt');
   if (flags.cpuProf) parts.push('--cpu-prof');
+  if (flags.telemetry) parts.push(`--telemetry ${flags.telemetry}`);
   return parts.join(' ');
 }
 
@@ -79,7 +98,10 @@ async function compare(flags: Flags, recorder: RequestRecorder): Promise<Record<
       await runScript(flags, 'sequential', Math.min(flags.customers, flags.baselineCustomers), recorder),
     );
     log(`round ${round}/${flags.rounds}:`);
-    if (stalled.at(-1)?.round !== round) log(`  ${describe('sdw-etl', pipelines.at(-1)!)}`);
+    if (stalled.at(-1)?.round !== round) {
+      log(`  ${describe('sdw-etl', pipelines.at(-1)!)}`);
+      for (const line of describeTelemetry(pipelines.at(-1)!.telemetry ?? {})) log(`    ${line}`);
+    }
     log(`  ${describe('concurrent script', scripts.at(-1)!)}`);
     log(`  ${describe('sequential script', sequentials.at(-1)!)}`);
   }
@@ -91,6 +113,11 @@ async function compare(flags: Flags, recorder: RequestRecorder): Promise<Record<
   const ratio = Number((pipeline.customersPerSecond / concurrentScript.customersPerSecond).toFixed(2));
   console.log(`Median of ${flags.rounds} round${flags.rounds === 1 ? '' : 's'} (by throughput):`);
   console.log(`  ${describe('sdw-etl', pipeline)}`);
+  for (const line of describeTelemetry(pipeline.telemetry ?? {})) console.log(`    ${line}`);
+  const medians = pipelineMedians(pipelines);
+  console.log(
+    `  sdw-etl, each figure's own median: ${medians.customersPerSecond}/s, worker CPU ${medians.workerCpuMsPerCustomer} ms a customer, worker peak RSS ${medians.workerPeakRssMiB} MiB`,
+  );
   console.log(`  ${describe('concurrent script', concurrentScript)}`);
   console.log(`  ${describe('sequential script', baseline)}`);
   console.log(
@@ -98,6 +125,7 @@ async function compare(flags: Flags, recorder: RequestRecorder): Promise<Record<
   );
   return {
     pipeline,
+    pipelineMedians: medians,
     concurrentScript,
     baseline,
     ratioToConcurrentScript: ratio,
@@ -179,6 +207,12 @@ async function main(): Promise<void> {
     .option('--cpu-prof', 'profile the worker’s CPU in the first round and summarise it')
     .option('--concurrency-sweep <list>', 'the pipeline and the concurrent script at each concurrency', concurrencyList)
     .option('--plot <file>', 'where the sweep’s SVG goes', 'docs/benchmarks-concurrency.svg')
+    .addOption(
+      new Option(
+        '--telemetry <what>',
+        'the pipeline’s worker with metrics, traces or both, set beside the figures',
+      ).choices(telemetryChoices),
+    )
     .parse()
     .opts<Flags>();
   const recorder = new RequestRecorder();

@@ -206,6 +206,8 @@ export async function startBenchEnvironment(options: {
   apiLatencyMs: number;
   llmLatencyMs: number;
   workerArgs?: string[];
+  /** More of the worker's environment (the benchmark's OTEL_EXPORTER_OTLP_ENDPOINT). */
+  workerEnv?: Record<string, string>;
   /** Flags to the worker's Node (the benchmark's --cpu-prof). */
   workerNodeArgs?: string[];
   /** Encrypt every payload, as SDW_ETL_ENCRYPTION_KEY does, with a key made for the run. */
@@ -233,6 +235,7 @@ export async function startBenchEnvironment(options: {
       OPENAI_API_KEY: 'sk-bench',
       ...(encryptionKey ? { SDW_ETL_ENCRYPTION_KEY: encryptionKey } : {}),
       ...(options.databaseUrl ? { SDW_DATABASE_URL: options.databaseUrl } : {}),
+      ...options.workerEnv,
     },
     options.workerArgs,
     options.workerNodeArgs,

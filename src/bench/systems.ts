@@ -10,6 +10,7 @@ import { defaultRunOptions, progressQuery } from '../workflows/api';
 import { cpuSecondsOf, sleep, startBenchEnvironment } from './processes';
 import { summariseProfiles, type ProfileSummary } from './profile';
 import { analyse, now, portOf, type RequestRecorder, type Timeline } from './timeline';
+import { startWatching, type TelemetryChoice, type TelemetryFigures } from './watching';
 
 export interface Setting {
   customers: number;
@@ -21,6 +22,8 @@ export interface Setting {
   encrypt?: boolean;
   /** Write a CPU profile of the worker into this folder. */
   cpuProfDir?: string;
+  /** The pipeline's worker with metrics, traces or both, and what they show beside the bench's figures. */
+  telemetry?: TelemetryChoice;
 }
 
 export interface SystemResult extends Timeline {
@@ -43,6 +46,8 @@ export interface PipelineResult extends SystemResult {
   coresBusy: number;
   /** With a CPU profile: what the worker's CPU went on while the run ran (its start left out). */
   workerCpuProfile?: ProfileSummary;
+  /** With --telemetry: /metrics beside the bench's own figures, the spans received. */
+  telemetry?: TelemetryFigures;
 }
 
 /** A run that makes no bank request for this long is stuck (its export takes seconds). */
@@ -71,19 +76,27 @@ function result(timeline: Timeline, loaded: number, seconds: number): SystemResu
 export async function runPipeline(setting: Setting, recorder: RequestRecorder): Promise<PipelineResult> {
   const { customers: n, concurrency: c } = setting;
   let profileWindowUs: [number, number] = [0, 0];
+  const watching = await startWatching(setting.telemetry);
   const env = await startBenchEnvironment({
     customers: n,
     apiLatencyMs: setting.apiLatencyMs,
     llmLatencyMs: setting.llmLatencyMs,
     encrypt: setting.encrypt,
+    workerArgs: watching?.workerArgs,
+    workerEnv: watching?.workerEnv,
     workerNodeArgs: setting.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', setting.cpuProfDir] : [],
+  }).catch(async (err: unknown) => {
+    await watching?.close();
+    throw err;
   });
   let measured: PipelineResult;
+  let telemetryOf: (() => TelemetryFigures) | undefined;
   try {
     const serverCpu = cpuSecondsOf(env.server.process.pid!);
     const workerCpu = cpuSecondsOf(env.worker.process.pid!);
     const ownCpu = process.cpuUsage();
     const startUs = process.hrtime.bigint() / 1000n;
+    await watching?.runStarting();
     const start = now();
     const handle = await env.startRun(n, {
       concurrency: c,
@@ -120,6 +133,7 @@ export async function runPipeline(setting: Setting, recorder: RequestRecorder): 
     }
     const summary = await summaryPromise;
     const end = now();
+    await watching?.runEnded();
     profileWindowUs = [Number(startUs), Number(process.hrtime.bigint() / 1000n)];
     const seconds = (end - start) / 1000;
     const serverCpuSeconds = cpuSecondsOf(env.server.process.pid!) - serverCpu;
@@ -129,13 +143,13 @@ export async function runPipeline(setting: Setting, recorder: RequestRecorder): 
     let events = 0;
     const query = `SdwRunId = '${handle.workflowId}'`;
     for await (const w of env.client.workflow.list({ query })) events += w.historyLength;
-    const timeline = analyse(
-      recorder.take([portOf(env.bankApi.url), portOf(env.llm.url)]),
-      portOf(env.bankApi.url),
-      nameOfIn(env.bankApi),
-      c,
-      { start, end },
-    );
+    const spans = recorder.take([portOf(env.bankApi.url), portOf(env.llm.url)]);
+    const timeline = analyse(spans, portOf(env.bankApi.url), nameOfIn(env.bankApi), c, { start, end });
+    if (watching) {
+      const bankPort = portOf(env.bankApi.url);
+      const run = { timeline, seconds, counts: summary.counts, runId: handle.workflowId, bankPort, spans };
+      telemetryOf = () => watching.figures(run);
+    }
     granted.sort((x, y) => x - y);
     const perCustomer = (s: number): number => Math.round((s * 1000) / n);
     measured = {
@@ -155,7 +169,12 @@ export async function runPipeline(setting: Setting, recorder: RequestRecorder): 
     };
   } finally {
     await env.stop();
+    // The span receiver's requests are no simulator's: dropped from the recorder.
+    if (watching?.receiverPort) recorder.take([watching.receiverPort]);
+    await watching?.close();
   }
+  // The worker sends its last spans as it stops: counted after it has.
+  if (telemetryOf) measured.telemetry = telemetryOf();
   // The worker writes its profiles as it exits.
   if (setting.cpuProfDir) measured.workerCpuProfile = summariseProfiles(setting.cpuProfDir, profileWindowUs);
   return measured;

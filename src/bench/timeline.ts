@@ -41,7 +41,7 @@ export class RequestRecorder {
       status: 0,
     };
     this.open.set(request, span);
-    if (span.method === 'POST') {
+    if (span.method === 'POST' && span.path.endsWith('/chat/completions')) {
       // The body is read by the simulator too: a 'data' listener sees the chunks its reads take.
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -113,7 +113,7 @@ export interface Spread {
 }
 const spread = (values: number[]): Spread => {
   const sorted = [...values].sort((a, b) => a - b);
-  return { mean: round(mean(values)), p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)) };
+  return { mean: round(mean(values), 1), p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)) };
 };
 
 export interface Timeline {

@@ -1,52 +1,12 @@
-import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from '../../src/bench/otlp-receiver';
 import { freePort, startWorkerProcess, type WorkerProcess } from '../../src/bench/processes';
+import { parseMetrics, sumOf } from '../../src/bench/watching';
 import type { RunReport } from '../../src/report';
 import { generateCustomers, startBankApi, type BankApiSimulator } from '../../src/simulators/bank-api';
 import { startLlm, type LlmSimulator } from '../../src/simulators/llm';
 import { csvOf, downUrl, scratchDir, scratchFolderEnv, sdwEtl, writeCsv } from '../helpers';
-
-/** One span as OTLP/HTTP JSON carries it. */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes?: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
-}
-
-/** A small OTLP/HTTP receiver: every span posted to /v1/traces, kept in memory. */
-async function startOtlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server: Server }> {
-  const spans: OtlpSpan[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      if (req.url === '/v1/traces') {
-        const data = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
-        for (const r of data.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans);
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, server };
-}
-
-/** The samples of a Prometheus text page, by metric name and labels. */
-function parseMetrics(text: string): { name: string; labels: Record<string, string>; value: number }[] {
-  return text
-    .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((line) => {
-      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)!;
-      const pairs = [...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m): [string, string] => [m[1]!, m[2]!]);
-      const labels: Record<string, string> = Object.fromEntries(pairs);
-      return { name: match[1]!, labels, value: Number(match[3]) };
-    });
-}
 
 const attribute = (span: OtlpSpan, key: string): string | undefined => {
   const value = span.attributes?.find((a) => a.key === key)?.value;
@@ -57,7 +17,7 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
   const customers = 120;
   let bankApi: BankApiSimulator;
   let llm: LlmSimulator;
-  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let otlp: OtlpReceiver;
   let worker: WorkerProcess;
   let metricsUrl: string;
   let env: Record<string, string>;
@@ -69,7 +29,7 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
     bankApi = await startBankApi({ seed: generateCustomers(customers, 1) });
     // Some replies are unusable, so the LLM is called more often than there are messages.
     llm = await startLlm({ faults: { badReplyRate: 0.1 } });
-    otlp = await startOtlpReceiver();
+    otlp = await startOtlpReceiver({ keepSpans: true });
     const metricsPort = await freePort();
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     env = {
@@ -90,16 +50,11 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
     await worker?.stop();
     await bankApi?.close();
     await llm?.close();
-    otlp?.server.closeAllConnections();
-    await new Promise((resolve) => otlp?.server.close(resolve));
+    await otlp?.close();
   });
 
   const scrape = async () => parseMetrics(await (await fetch(metricsUrl)).text());
   const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
-  const sum = (samples: Awaited<ReturnType<typeof scrape>>, name: string, labels: Record<string, string> = {}) =>
-    samples
-      .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-      .reduce((total, s) => total + s.value, 0);
 
   test('while the bank API answers no one, the run shows it down; once it answers, up again', async () => {
     const apiUrl = await downUrl();
@@ -107,7 +62,7 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
     const runId = `outage-${process.pid}`;
     const args = ['run', '--input', input, '--output', path.join(dir, 'outage.json'), '--id', runId];
     const ran = sdwEtl([...args, '--api-url', apiUrl, '--api-outage-wait', '5m'], env, dir);
-    const down = () => sum(samples, 'sdw_etl_bank_api_down', { run_id: runId });
+    const down = () => sumOf(samples, 'sdw_etl_bank_api_down', { run_id: runId });
     let samples = await scrape();
     while (down() !== 1) samples = await pause().then(scrape);
     // The API comes back on the same address: the run's probe sees it and the run carries on.
@@ -150,23 +105,23 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
     // During the run: once a batch is saved, the bank is held so no other customer can finish, and a scrape shows
     // the run part done.
     let during: Awaited<ReturnType<typeof scrape>> = [];
-    while (sum(during, 'sdw_etl_run_customers_total', { run_id: runId }) === 0) {
+    while (sumOf(during, 'sdw_etl_run_customers_total', { run_id: runId }) === 0) {
       during = await pause().then(scrape);
     }
     const release = bankApi.hold();
     during = await scrape();
     release();
-    const doneDuring = sum(during, 'sdw_etl_run_customers_total', { run_id: runId });
+    const doneDuring = sumOf(during, 'sdw_etl_run_customers_total', { run_id: runId });
     expect(doneDuring).toBeGreaterThan(0);
     expect(doneDuring).toBeLessThan(customers + 1);
-    expect(sum(during, 'sdw_etl_step_duration_seconds_count', { step: 'fetch' })).toBeGreaterThan(0);
+    expect(sumOf(during, 'sdw_etl_step_duration_seconds_count', { step: 'fetch' })).toBeGreaterThan(0);
 
     const { code } = await ran;
     expect(code).toBe(2); // two customers failed
     const report = JSON.parse(readFileSync(path.join(dir, `${runId}.report.json`), 'utf8')) as RunReport;
     const after = await scrape();
     const grown = (name: string, labels: Record<string, string> = {}) =>
-      sum(after, name, labels) - sum(before, name, labels);
+      sumOf(after, name, labels) - sumOf(before, name, labels);
     const c = report.counts;
     expect(grown('sdw_etl_customers_total', { status: 'loaded' })).toBe(c.loaded);
     expect(grown('sdw_etl_customers_total', { status: 'failed' })).toBe(c.failed);
@@ -177,8 +132,8 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
     expect(grown('sdw_etl_fallbacks_total', { kind: 'mock_customer' })).toBe(c.fromMock);
     expect(grown('sdw_etl_llm_tokens_total', { kind: 'prompt' })).toBe(c.promptTokens);
     expect(grown('sdw_etl_llm_tokens_total', { kind: 'completion' })).toBe(c.completionTokens);
-    expect(sum(after, 'sdw_etl_run_customers_total', { run_id: runId })).toBe(c.loaded + c.skipped + c.failed);
-    expect(sum(after, 'sdw_etl_run_rows_read_total', { run_id: runId })).toBe(c.rows);
+    expect(sumOf(after, 'sdw_etl_run_customers_total', { run_id: runId })).toBe(c.loaded + c.skipped + c.failed);
+    expect(sumOf(after, 'sdw_etl_run_rows_read_total', { run_id: runId })).toBe(c.rows);
     // Every request the LLM answered is a call, the unusable replies too.
     const chatCalls = llm.requests.filter((r) => r.path.endsWith('/chat/completions')).length - chatCallsBefore;
     expect(grown('sdw_etl_llm_calls_total')).toBe(chatCalls);
