@@ -5,13 +5,13 @@ import type { AddressInfo } from 'node:net';
 /** Bodies larger than this are refused with 413. */
 export const maxRequestBytes = 1024 * 1024;
 
-/** The body's bytes, or undefined when it is over maxRequestBytes. */
-export async function readRequestBytes(req: IncomingMessage): Promise<Buffer | undefined> {
+/** The body's bytes, or undefined when it is over `limit` bytes. */
+export async function readRequestBytes(req: IncomingMessage, limit = maxRequestBytes): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxRequestBytes) return undefined;
+    if (size > limit) return undefined;
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);

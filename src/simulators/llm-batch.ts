@@ -2,7 +2,7 @@
 // a batch that takes --batch-duration-ms, then output and error files; knobs for failed lines, expired and failed batches.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type OpenAI from 'openai';
-import { sendJson, sendText } from './http';
+import { readRequestBytes, sendJson, sendText } from './http';
 
 export type BatchOutcome = 'completed' | 'expired' | 'failed';
 export const batchOutcomes: readonly BatchOutcome[] = ['completed', 'expired', 'failed'];
@@ -39,17 +39,6 @@ export interface LlmBatchState {
 
 /** A chat completion as the simulator's sync endpoint would answer it. */
 export type AnswerChat = (body: unknown) => OpenAI.Chat.Completions.ChatCompletion;
-
-async function readUpload(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxUploadBytes) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
 
 /** The named fields of a multipart/form-data body (as `openai.files.create` sends it). */
 function formFields(body: Buffer, contentType: string): Map<string, string> {
@@ -158,7 +147,7 @@ export function createBatchRoutes(faults: LlmBatchFaults, answerChat: AnswerChat
     const id = /\/((?:file|batch)-sim-\d+)/.exec(url.pathname)?.[1] ?? '';
     switch (route) {
       case 'POST /v1/files': {
-        const body = await readUpload(req);
+        const body = await readRequestBytes(req, maxUploadBytes);
         if (!body) return error(res, 413, 'The file is larger than 200 MB.');
         const fields = formFields(body, req.headers['content-type'] ?? '');
         const content = fields.get('file');
@@ -174,7 +163,7 @@ export function createBatchRoutes(faults: LlmBatchFaults, answerChat: AnswerChat
         return true;
       }
       case 'POST /v1/batches': {
-        const text = (await readUpload(req))?.toString('utf8') ?? '';
+        const text = (await readRequestBytes(req, maxUploadBytes))?.toString('utf8') ?? '';
         const params = JSON.parse(text || '{}') as Partial<OpenAI.Batches.BatchCreateParams>;
         const input = state.files.get(params.input_file_id ?? '');
         if (!input || params.endpoint !== '/v1/chat/completions' || params.completion_window !== '24h')
