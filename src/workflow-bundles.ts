@@ -31,18 +31,20 @@ const quietLogger = {
   error: (message: string) => process.stderr.write(`${message}\n`),
 };
 
+/** The workflow code with sdw-etl's interceptors; with encryption, the failure converter that encrypts messages. */
+export async function bundleWorkflows(encrypted: boolean): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    workflowInterceptorModules,
+    ...(encrypted ? { failureConverterPath } : {}),
+    logger: quietLogger,
+  });
+  return code;
+}
+
 async function main(): Promise<void> {
   mkdirSync(bundleDir, { recursive: true });
-  const workflowsPath = require.resolve('./workflows');
-  for (const encrypted of [false, true]) {
-    const { code } = await bundleWorkflowCode({
-      workflowsPath,
-      workflowInterceptorModules,
-      ...(encrypted ? { failureConverterPath } : {}),
-      logger: quietLogger,
-    });
-    writeFileSync(bundlePath(encrypted), code);
-  }
+  for (const encrypted of [false, true]) writeFileSync(bundlePath(encrypted), await bundleWorkflows(encrypted));
 }
 
 if (require.main === module) {

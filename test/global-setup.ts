@@ -5,11 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { devServerFlags, freePort, temporalBinary } from '../src/bench/processes';
+import { bundleWorkflows } from '../src/workflow-bundles';
 import { postgresScratchDir, startPostgres } from './postgres';
-
-const root = path.resolve(__dirname, '..');
 
 export default async function globalSetup(): Promise<void> {
   // PostgreSQL starts beside the Temporal server and the bundling, and is waited for last.
@@ -31,32 +29,11 @@ export default async function globalSetup(): Promise<void> {
   });
   (globalThis as { temporalTestEnv?: TestWorkflowEnvironment }).temporalTestEnv = env;
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'sdw-etl-test-'));
-  const quiet = {
-    log: () => undefined,
-    trace: () => undefined,
-    debug: () => undefined,
-    info: () => undefined,
-    warn: () => undefined,
-    error: console.error,
-  };
-  const workflowsPath = path.join(root, 'src', 'workflows', 'index.ts');
-  // sdw-etl's workflow interceptors, as a worker without a bundle has them: the undecodable-input check, the bank API gauge.
-  const workflowInterceptorModules = [
-    path.join(root, 'src', 'workflows', 'undecodable-input.ts'),
-    path.join(root, 'src', 'telemetry', 'workflow-interceptors.ts'),
-  ];
-  const bundle = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quiet });
+  // The workflow code as the build bundles it, from the sources, once for every test file.
   const bundlePath = path.join(scratch, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
-  // Workers with encryption on need the failure converter that encodes failure messages inside the sandbox too.
-  const encrypted = await bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules,
-    logger: quiet,
-    failureConverterPath: path.join(root, 'src', 'failure-converter.ts'),
-  });
+  writeFileSync(bundlePath, await bundleWorkflows(false));
   const encryptedPath = path.join(scratch, 'workflow-bundle-encrypted.js');
-  writeFileSync(encryptedPath, encrypted.code);
+  writeFileSync(encryptedPath, await bundleWorkflows(true));
   process.env.SDW_TEST_WORKFLOW_BUNDLE_ENCRYPTED = encryptedPath;
   process.env.SDW_TEST_TEMPORAL_ADDRESS = env.address;
   process.env.SDW_TEST_TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
