@@ -119,6 +119,7 @@ const spread = (values: number[]): Spread => {
 export interface Timeline {
   customers: number;
   /** First request to last answer of each customer, wall clock, ms. */
+  meanLatencyMs: number;
   p50LatencyMs: number;
   p95LatencyMs: number;
   /** Customers in flight (between their first request and last answer), sampled every 50 ms of the system's wall time. */
@@ -223,6 +224,7 @@ export function analyse(
   inUse.sort((a, b) => a - b);
   return {
     customers: customers.length,
+    meanLatencyMs: round(mean(latencies), 1),
     p50LatencyMs: round(percentile(latencies, 50)),
     p95LatencyMs: round(percentile(latencies, 95)),
     lanesInUse: { mean: round(mean(inUse), 1), p10: percentile(inUse, 10) },

@@ -51,6 +51,8 @@ export interface TelemetryFigures {
     throughput: Comparison;
     /** Between the first and last scrape during the run, vs the customers the simulators saw finish in that time. */
     midRunThroughput?: MidRun;
+    /** A customer's mean time (sdw_etl_customer_duration_seconds _sum/_count) vs the bench's mean latency, in ms. */
+    customerMeanMs: Comparison;
     /** Each step's mean attempt (_sum/_count) vs the simulators' per-customer time of the same requests, in ms. */
     stepMeanMs: { fetch: Comparison; write: Comparison; load: Comparison };
     /** Each counter's growth over the run beside the run's summary count. */
@@ -178,6 +180,12 @@ export async function startWatching(choice: TelemetryChoice | undefined): Promis
           timeline.customers / seconds,
         ),
         midRunThroughput: midRun(start.at, scrapes.slice(1, -1), spans, bankPort),
+        customerMeanMs: compare(
+          (grown('sdw_etl_customer_duration_seconds_sum') * 1000) /
+            Math.max(1, grown('sdw_etl_customer_duration_seconds_count')),
+          timeline.meanLatencyMs,
+          1,
+        ),
         stepMeanMs: {
           fetch: compare(stepMean('fetch'), b.getCustomer.mean, 1),
           write: compare(stepMean('write'), matched > 0 ? (b.llm.mean * timeline.customers) / matched : 0, 1),
@@ -232,6 +240,9 @@ export function describeTelemetry(t: TelemetryFigures): string[] {
           ? `; ${mid.metrics}/s from ${mid.fromSecond} s to ${mid.toSecond} s vs ${mid.bench}/s finished at the simulators (${pct(mid)})`
           : '') +
         ` [${m.scrapes} scrapes${m.failedScrapes ? `, ${m.failedScrapes} failed` : ''}]`,
+    );
+    lines.push(
+      `/metrics: mean customer latency ${m.customerMeanMs.metrics} vs the bench's ${m.customerMeanMs.bench} ms (${pct(m.customerMeanMs)})`,
     );
     const steps = Object.entries(m.stepMeanMs).map(([step, c]) => `${step} ${c.metrics} vs ${c.bench} ms (${pct(c)})`);
     lines.push(`/metrics: mean step ${steps.join(', ')}`);

@@ -22,6 +22,8 @@ export const metricNames = {
   llmCalls: 'sdw_etl_llm_calls',
   /** Each attempt of a step (fetch: bank GET, write: LLM, load: bank GET+PUT or file), by step and result. */
   stepDuration: 'sdw_etl_step_duration',
+  /** Each customer whose steps ran: the time its steps took, first request to last answer, retries included. */
+  customerDuration: 'sdw_etl_customer_duration',
   /** Rows of a run's CSV read so far (customers, invalid rows and duplicates), per run. */
   runRowsRead: 'sdw_etl_run_rows_read',
   /** Customers of a run whose outcome was saved, per run. */
@@ -30,9 +32,13 @@ export const metricNames = {
   bankApiDown: 'sdw_etl_bank_api_down',
 } as const;
 
-/** Prometheus exporter bucket boundaries: steps take milliseconds to tens of seconds; a message costs micro-dollars. */
+/**
+ * Prometheus exporter bucket boundaries: steps take milliseconds to tens of seconds, a customer tenths of a second to
+ * minutes (an outage's retries); a message costs micro-dollars.
+ */
 export const histogramBuckets: Record<string, number[]> = {
   [metricNames.stepDuration]: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60],
+  [metricNames.customerDuration]: [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300],
   [metricNames.llmCost]: [0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.01],
 };
 
@@ -61,6 +67,12 @@ export function createWorkerMetrics(meter: MetricMeter, llmModel: string | undef
     'seconds',
     'Duration of each attempt of a step',
   );
+  const customerDuration = meter.createHistogram(
+    metricNames.customerDuration,
+    'float',
+    'seconds',
+    "The time a customer's steps took, retries included",
+  );
   const runCustomers = meter.createCounter(metricNames.runCustomers, undefined, 'Customers of a run saved');
   const runRowsRead = meter.createCounter(metricNames.runRowsRead, undefined, "Rows of a run's CSV read");
   return {
@@ -69,6 +81,9 @@ export function createWorkerMetrics(meter: MetricMeter, llmModel: string | undef
       if (records.length === 0) return;
       for (const { outcome } of records) {
         customers.add(1, { status: outcome.status, reason: outcome.error?.reason ?? 'none' });
+        const { fetch, write, load } = outcome.durationsMs;
+        if (outcome.attempts.fetch > 0)
+          customerDuration.record((fetch + write + load) / 1000, { status: outcome.status });
         if (outcome.source === 'mock') fallbacks.add(1, { kind: 'mock_customer' });
         if (outcome.messageSource === 'template') fallbacks.add(1, { kind: 'template_message' });
         // Tokens as the report counts them: whatever a customer's messages cost, used or not.

@@ -26,6 +26,9 @@ test('with --telemetry both, the counters at the end equal the summary and every
     expect(metrics.countsAtEnd.rows).toEqual({ counter: customers, report: customers });
     expect(metrics.countsAtEnd.promptTokens!.counter).toBeGreaterThan(0);
     expect(metrics.throughput.metrics).toBeGreaterThan(0);
+    // A customer as the worker times it spans its requests as the simulators saw them (three steps rounded to 1 ms).
+    expect(metrics.customerMeanMs.bench).toBeGreaterThan(0);
+    expect(metrics.customerMeanMs.metrics).toBeGreaterThanOrEqual(metrics.customerMeanMs.bench - 1.5);
     // A step as the worker times it spans its requests as the simulators saw them: never shorter (1 decimal each).
     for (const step of Object.values(metrics.stepMeanMs)) {
       expect(step.bench).toBeGreaterThan(0);

@@ -139,6 +139,11 @@ describe('a worker watched with Prometheus, OpenTelemetry and JSON logs', () => 
     expect(grown('sdw_etl_llm_calls_total')).toBe(chatCalls);
     expect(chatCalls).toBeGreaterThan(c.loaded);
     expect(grown('sdw_etl_llm_message_cost_dollars_sum')).toBeGreaterThan(0);
+    // A customer's time: one sample for each customer whose steps ran, the report's step times summed.
+    const stepped = report.customers.filter((customer) => customer.attempts.fetch > 0);
+    const stepsMs = stepped.reduce((ms, { durationsMs: d }) => ms + d.fetch + d.write + d.load, 0);
+    expect(grown('sdw_etl_customer_duration_seconds_count')).toBe(stepped.length);
+    expect(grown('sdw_etl_customer_duration_seconds_sum')).toBeCloseTo(stepsMs / 1000, 3);
     // The SDK's own metrics come on the same page.
     expect(after.some((s) => s.name.startsWith('temporal_'))).toBe(true);
     // No customer id on any series.
