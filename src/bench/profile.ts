@@ -17,6 +17,8 @@ interface CpuProfile {
 export interface ProfileSummary {
   /** CPU seconds sampled across the worker's threads, idle excluded. */
   busySeconds: number;
+  /** The same by thread: `main` (activities, the bridge to Core) and each worker thread (the workflows). */
+  busySecondsByThread: Record<string, number>;
   /** Share of the busy time by origin, largest first. */
   byOrigin: { origin: string; share: number }[];
   /** The functions with the most self time, largest first. */
@@ -43,9 +45,14 @@ function originOf(frame: ProfileNode['callFrame']): string {
 export function summariseProfiles(dir: string, windowUs: [number, number]): ProfileSummary {
   const byOrigin = new Map<string, number>();
   const byFunction = new Map<string, number>();
+  const byThread: Record<string, number> = {};
   let busy = 0;
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
     const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
+    // Node names a profile CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile; thread 0 is the main thread.
+    const threadId = file.split('.').at(-3) ?? '?';
+    const thread = threadId === '0' ? 'main' : `thread ${threadId}`;
+    const busyBefore = busy;
     const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
     let at = profile.startTime;
     profile.samples.forEach((id, i) => {
@@ -60,6 +67,7 @@ export function summariseProfiles(dir: string, windowUs: [number, number]): Prof
       const fn = `${frame.functionName || '(anonymous)'} ${where}`;
       byFunction.set(fn, (byFunction.get(fn) ?? 0) + micros);
     });
+    byThread[thread] = Number(((busy - busyBefore) / 1e6).toFixed(1));
   }
   const shares = <K extends string>(
     map: Map<string, number>,
@@ -78,6 +86,7 @@ export function summariseProfiles(dir: string, windowUs: [number, number]): Prof
       );
   return {
     busySeconds: Number((busy / 1e6).toFixed(1)),
+    busySecondsByThread: byThread,
     byOrigin: shares(byOrigin, 'origin', 12),
     topFunctions: shares(byFunction, 'fn', 15),
   };
