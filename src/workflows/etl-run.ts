@@ -182,7 +182,7 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     counts.rows += page.ids.length + page.invalid.length;
     for (const row of page.invalid) tallyInvalid(counts, row);
     await prefillMessages({ ...stepOptions, llmMode: options.llmMode }, page.ids, progress);
-    const plan = batchPlan(options);
+    const plan = batchPlan(options, page.ids.length);
     for (let start = 0; start < page.ids.length; start += plan.size) {
       const batch = page.ids.slice(start, start + plan.size);
       // While the bank API answers no one, no new batch starts.

@@ -1,8 +1,13 @@
 // The lane plan: how a run spreads its --concurrency customers in flight over batch workflows.
 import { maxBatchSize, type RunOptions } from './api';
 
-/** Each batch works through its customers in about this many waves, so batches open and close at different times. */
-const wavesPerBatch = 4;
+/**
+ * Each lane of a long page works through about this many customers of its batch: a batch's start and end (its first
+ * workflow task, its last wave, its record call) leave its lanes idle, so the smaller its window, the fewer lanes a
+ * boundary idles (docs/architecture.md, "Lanes"). More waves make a batch live longer, and one living past 80% of its
+ * workflow task timeout has its markers recorded midway.
+ */
+const wavesPerBatch = 10;
 
 /**
  * How a run spreads its `lanes` (customers in flight, --concurrency) over batches of `size` customers: each batch
@@ -15,10 +20,12 @@ export interface BatchPlan {
   lanes: number;
 }
 
-export function batchPlan(options: Pick<RunOptions, 'batchSize' | 'concurrency'>): BatchPlan {
+/** The plan for a page of `rows` customers; a page too short to give each lane wavesPerBatch customers takes fewer waves. */
+export function batchPlan(options: Pick<RunOptions, 'batchSize' | 'concurrency'>, rows: number): BatchPlan {
   const lanes = Math.max(1, Math.floor(options.concurrency));
   const size = Math.max(1, Math.floor(Math.min(options.batchSize, lanes, maxBatchSize)));
-  return { size, window: Math.ceil(size / wavesPerBatch), lanes };
+  const waves = Math.min(wavesPerBatch, Math.max(1, Math.ceil(rows / lanes)));
+  return { size, window: Math.ceil(size / waves), lanes };
 }
 
 /** The lanes a new batch gets: a full window, or what is left when that is at least half a window; 0: wait. */

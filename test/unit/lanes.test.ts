@@ -2,9 +2,11 @@ import { maxBatchSize } from '../../src/workflows/api';
 import { batchPlan, lanesFor } from '../../src/workflows/lanes';
 
 describe('batchPlan and lanesFor: how a run spreads its customers in flight over batch workflows', () => {
+  /** A page long enough for every lane to take several customers of each batch. */
+  const longPage = 100_000;
   /** The windows of the batches a run opens at its start, one after the other until no lane is left to give. */
-  const opened = (concurrency: number, batchSize: number): number[] => {
-    const plan = batchPlan({ concurrency, batchSize });
+  const opened = (concurrency: number, batchSize: number, rows = longPage): number[] => {
+    const plan = batchPlan({ concurrency, batchSize }, rows);
     const windows: number[] = [];
     let inUse = 0;
     for (let lanes = lanesFor(plan, inUse); lanes > 0; lanes = lanesFor(plan, inUse)) {
@@ -17,7 +19,7 @@ describe('batchPlan and lanesFor: how a run spreads its customers in flight over
   test('never more customers in flight than --concurrency, nearly all of them used, batches within bounds', () => {
     for (const concurrency of [1, 2, 3, 7, 20, 48, 100, 333, 1000])
       for (const batchSize of [1, 3, 10, 25, 50, 100, 500]) {
-        const plan = batchPlan({ concurrency, batchSize });
+        const plan = batchPlan({ concurrency, batchSize }, longPage);
         const inFlight = opened(concurrency, batchSize).reduce((sum, window) => sum + window, 0);
         expect({ concurrency, batchSize, over: inFlight > concurrency }).toMatchObject({ over: false });
         expect(inFlight).toBeGreaterThan(concurrency - plan.window / 2);
@@ -26,8 +28,17 @@ describe('batchPlan and lanesFor: how a run spreads its customers in flight over
       }
   });
 
-  test('a bench-sized run: batches of 50, seven with 13 customers in flight and one with the 9 lanes left', () => {
-    expect(batchPlan({ concurrency: 100, batchSize: 50 })).toEqual({ size: 50, window: 13, lanes: 100 });
-    expect(opened(100, 50)).toEqual([13, 13, 13, 13, 13, 13, 13, 9]);
+  test('a long page at --concurrency 100: ten batches of 100 open, each lane taking ten customers of its batch', () => {
+    expect(batchPlan({ concurrency: 100, batchSize: 100 }, 2000)).toEqual({ size: 100, window: 10, lanes: 100 });
+    expect(opened(100, 100, 2000)).toEqual([10, 10, 10, 10, 10, 10, 10, 10, 10, 10]);
+  });
+
+  test('a short page still puts every lane to work: fewer waves, wider windows', () => {
+    // 20 customers: one batch, all 20 in flight at once.
+    expect(batchPlan({ concurrency: 100, batchSize: 100 }, 20).window).toBe(100);
+    // 100 customers: one batch of 100 with all 100 in flight.
+    expect(opened(100, 100, 100)).toEqual([100]);
+    // 200 customers: two batches of 100, 50 in flight in each.
+    expect(opened(100, 100, 200)).toEqual([50, 50]);
   });
 });
