@@ -40,6 +40,10 @@ class SummaryReporter {
 
 function firstLines(text) {
   // eslint-disable-next-line no-control-regex -- jest's messages carry terminal colours
-  return text.replace(/\u001b\[[0-9;]*m/g, '').split('\n').slice(0, failureLines).join('\n');
+  return text
+    .replace(/\u001b\[[0-9;]*m/g, '')
+    .split('\n')
+    .slice(0, failureLines)
+    .join('\n');
 }
 module.exports = SummaryReporter;
