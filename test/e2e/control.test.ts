@@ -28,8 +28,9 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
     release(); // a test that failed while the bank API was held leaves nothing waiting
   });
 
-  // Two customers at a time: batches of min(batchSize, concurrency) = 2 customers, each keeping
-  // ceil(2 / 4) = 1 in flight, so two batches (the first four customers) are open at once (shared.ts batchPlan).
+  // Two customers at a time: batches of min(batchSize, concurrency) = 2 customers, each keeping one in flight (a
+  // list of three or more takes two waves a batch), so two batches (the first four customers) are open at once
+  // (src/workflows/lanes.ts batchPlan).
   const concurrency = 2;
   const openBatchesHold = 4;
 
