@@ -21,5 +21,12 @@ export const failureTypes = {
   payloadUndecodable: 'PayloadUndecodable',
 } as const;
 
+/** Failures of a bank step that may be the API's outage rather than the customer's: no answer, a 5xx, a 429. */
+export const outageFailureTypes: readonly string[] = [
+  failureTypes.apiUnavailable,
+  failureTypes.apiServerError,
+  failureTypes.apiRateLimited,
+];
+
 /** The field of the value a worker's codec puts in place of a payload it cannot decrypt: the sentence saying why. */
 export const undecodablePayloadField = 'sdwUndecodablePayload';

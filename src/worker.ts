@@ -98,8 +98,10 @@ export async function createWorker(
           : { workflowModules: [...(tracing?.workflowModules ?? []), ...workflowInterceptorModules] }),
       },
       ...(tracing ? { sinks: tracing.sinks } : {}),
-      // Every customer in flight runs its steps as local activities: as many slots as a run's largest concurrency.
+      // A customer retried after its first try runs its steps as local activities, and each batch's first tries are
+      // one activity: as many slots of each as a run's largest concurrency.
       maxConcurrentLocalActivityExecutions: maxConcurrency,
+      maxConcurrentActivityTaskExecutions: maxConcurrency,
     });
   } catch (err) {
     await closeStores();

@@ -1,7 +1,10 @@
-// A customer's first try: fetch, write and load in one local activity, one attempt each. Most customers need
-// nothing more; the workflow takes a customer whose step failed from that step on, with the step's own retry policy.
+// A batch's first tries: each customer's fetch, write and load, one attempt each, `window` customers at a time, in
+// one activity. Most customers need nothing more; the workflow takes a customer whose step failed from that step on,
+// with the step's own retry policy.
+import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { outageFailureTypes } from '../failures';
 import type { Customer } from '../customer';
 import type { Step } from '../outcomes';
 import { firstName, newsIcon, withMessage } from '../personalize';
@@ -10,7 +13,7 @@ import { stepSpan } from '../telemetry/spans';
 import type { CampaignKey, CampaignMessage, CustomerSteps, LoadResult } from '.';
 import type { Locale } from '../personalize';
 
-export interface FirstTryInput {
+interface FirstTryInput {
   apiUrl: string | undefined;
   id: number;
   sink: SinkChoice;
@@ -26,7 +29,10 @@ export interface StoppedAt {
   message: string;
 }
 
-/** What each step of a first try gave, up to the first that failed; how long each took, on the worker's clock. */
+/**
+ * What each step of a first try gave, up to the first that failed (the customer as fetched is left out once loaded);
+ * how long each took, on the worker's clock.
+ */
 export interface FirstTry {
   customer?: Customer;
   written?: CampaignMessage;
@@ -41,9 +47,10 @@ export const firstTryFailed = 'Step failed on its first try';
 /** Called with each step's duration and result (`ok` or the failure's type): the worker's metrics. */
 export type StepObserver = (step: Step, seconds: number, result: string) => void;
 
-export async function firstTry(steps: CustomerSteps, args: FirstTryInput, observe?: StepObserver): Promise<FirstTry> {
+async function firstTry(steps: CustomerSteps, args: FirstTryInput, observe?: StepObserver): Promise<FirstTry> {
   const tried: FirstTry = { durationsMs: {} };
-  const attempt = Context.current().info.attempt;
+  /** A first try is each step's first attempt, also when a dead worker's first tries run again elsewhere. */
+  const attempt = 1;
   /** Runs one step; a failure ends the try (false), recorded with its type. */
   const run = async <T>(step: Step, work: () => Promise<T>, keep: (value: T) => void): Promise<boolean> => {
     const started = performance.now();
@@ -81,10 +88,66 @@ export async function firstTry(steps: CustomerSteps, args: FirstTryInput, observ
   if (!wrote) return tried;
   const message = tried.written!.message;
   const personalized = withMessage(customer, message, newsIcon);
-  await run(
+  const loaded = await run(
     'load',
     () => steps.load({ sink, apiUrl, id, message, customer: personalized, source: 'api' }, attempt),
     (l) => (tried.loaded = l),
   );
+  // Loaded: the user as the bank has it now is all the workflow needs (half the activity's result).
+  if (loaded) delete tried.customer;
   return tried;
+}
+
+export interface FirstTriesInput extends Omit<FirstTryInput, 'id'> {
+  /** The customers to try, in the batch's order. */
+  ids: number[];
+  /** Customers tried at once. */
+  window: number;
+}
+
+/** The first tries by customer id; a customer not tried is absent (the bank API may be down: the workflow's gate decides). */
+export type FirstTries = Record<string, FirstTry>;
+
+/** The first tries heartbeat this often, with those done so far: a dead worker's batch resumes from there. */
+export const firstTriesHeartbeatMs = 5_000;
+
+/** A first try that stopped on a bank step's outage-class failure: perhaps the API answers no one. */
+const hitOutage = (tried: FirstTry): boolean =>
+  tried.stoppedAt !== undefined &&
+  tried.stoppedAt.step !== 'write' &&
+  outageFailureTypes.includes(tried.stoppedAt.type ?? '');
+
+/**
+ * The first tries of a batch's customers, `window` at a time. After a bank step fails in a way that may be an outage,
+ * no new customer starts: the rest are left to the workflow, whose gate asks whether the API answers anyone.
+ */
+export async function firstTries(
+  steps: CustomerSteps,
+  input: FirstTriesInput,
+  observe?: StepObserver,
+): Promise<FirstTries> {
+  const context = Context.current();
+  const { ids, window, ...args } = input;
+  // A retried attempt (its worker died) keeps the first tries its last heartbeat holds.
+  const results: FirstTries = { ...(context.info.heartbeatDetails as FirstTries | undefined) };
+  const toTry = ids.filter((id) => results[id] === undefined);
+  let next = 0;
+  let stopped = false;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < toTry.length && !stopped; i = next++) {
+      const tried = await firstTry(steps, { ...args, id: toTry[i]! }, observe);
+      results[toTry[i]!] = tried;
+      if (hitOutage(tried)) stopped = true;
+    }
+  };
+  const lanes = Math.max(1, Math.min(window, toTry.length));
+  // The openai client leaves a listener on the activity's cancellation for each call until the activity ends.
+  setMaxListeners(defaultMaxListeners + toTry.length, context.cancellationSignal);
+  const timer = setInterval(() => context.heartbeat(results), firstTriesHeartbeatMs);
+  try {
+    await Promise.all(Array.from({ length: lanes }, lane));
+  } finally {
+    clearInterval(timer);
+  }
+  return results;
 }

@@ -23,7 +23,7 @@ import { deliverTo } from './sinks';
 import type { Delivered, Delivery } from './sinks/sink';
 import type { CampaignEntry, ChosenMessage, CustomerRecord, RecordStore } from './store/store';
 import { activityFailure } from './failure';
-import { firstTry, type FirstTry, type FirstTryInput, type StepObserver } from './first-try';
+import { firstTries, type FirstTries, type FirstTriesInput, type StepObserver } from './first-try';
 
 export interface ActivityDeps {
   /** Where each customer's record waits for the export. */
@@ -36,7 +36,7 @@ export interface ActivityDeps {
   llmQuota?: LlmQuota;
   /** The only folders a run may read its list from and write its export to. */
   folders: AllowedFolders;
-  /** Each step a customer's first try makes (the step activities are measured by the worker's interceptor). */
+  /** Each step of a customer's first try (the step activities are measured by the worker's interceptor). */
   observeStep?: StepObserver;
 }
 
@@ -84,6 +84,8 @@ export const createActivities = (deps: ActivityDeps) => {
         output: args.cursor ? undefined : args.output,
       });
       const page = await readUserIds(runInputRows(args, deps.store.inputRows, args.cursor), args.pageSize);
+      // The first page has no earlier page whose records could hold its ids.
+      if (args.cursor === undefined) return page;
       return setAsideProcessed(page, (ids) => deps.store.readRecords(args.runId, ids));
     },
     fetchCustomer: async (args: {
@@ -110,20 +112,19 @@ export const createActivities = (deps: ActivityDeps) => {
      * The customers of a batch whose campaign message reached the bank in another run, with that message. Those this
      * run loaded (a batch run again after its records were saved) go through their steps again, which change nothing.
      */
-    loadedInCampaign: async (args: {
-      campaign: string;
-      runId: string;
-      ids: number[];
-    }): Promise<{ id: number; message: string; loadedBy: string }[]> => {
-      const entries = await deps.store.readCampaign(args.campaign, args.ids);
-      return [...entries].flatMap(([id, { loadedBy, message }]) =>
-        loadedBy === null || loadedBy === args.runId ? [] : [{ id, message, loadedBy }],
-      );
-    },
+    loadedInCampaign: (args: LoadedInCampaignInput): Promise<LoadedBefore[]> => loadedInCampaign(deps.store, args),
     /** Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. */
     loadCustomer: async (args: LoadInput): Promise<LoadResult> => steps.load(args, Context.current().info.attempt),
-    /** A customer's three steps in one local activity, one attempt each (src/activities/first-try.ts). */
-    firstTry: async (args: FirstTryInput): Promise<FirstTry> => firstTry(steps, args, deps.observeStep),
+    /**
+     * A batch's customers, first those whose message reached the bank in another run (loadedInCampaign), then the
+     * others' three steps, one attempt each, in one activity (src/activities/first-try.ts).
+     */
+    firstTries: async (args: FirstTriesInput): Promise<{ loadedBefore: LoadedBefore[]; tries: FirstTries }> => {
+      const loadedBefore = await loadedInCampaign(deps.store, { ...args.kept, ids: args.ids });
+      const left = new Set(loadedBefore.map((entry) => entry.id));
+      const ids = args.ids.filter((id) => !left.has(id));
+      return { loadedBefore, tries: await firstTries(steps, { ...args, ids }, deps.observeStep) };
+    },
     /** Saves a batch's records, then notes in the campaign the customers whose message reached the bank. */
     recordOutcomes: async (args: {
       runId: string;
@@ -141,6 +142,26 @@ export const createActivities = (deps: ActivityDeps) => {
     },
   };
 };
+
+interface LoadedInCampaignInput {
+  campaign: string;
+  runId: string;
+  ids: number[];
+}
+
+/** A customer whose campaign message reached the bank in another run: that message, and the run. */
+export interface LoadedBefore {
+  id: number;
+  message: string;
+  loadedBy: string;
+}
+
+async function loadedInCampaign(store: RecordStore, args: LoadedInCampaignInput): Promise<LoadedBefore[]> {
+  const entries = await store.readCampaign(args.campaign, args.ids);
+  return [...entries].flatMap(([id, { loadedBy, message }]) =>
+    loadedBy === null || loadedBy === args.runId ? [] : [{ id, message, loadedBy }],
+  );
+}
 
 /** A customer's steps as plain functions: the step activities and the customer's first try share them. */
 function customerSteps(deps: ActivityDeps) {

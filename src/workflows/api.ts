@@ -167,7 +167,10 @@ export interface Progress {
   state: RunState;
   startedAt: string;
   counts: Counts;
-  /** Customers being processed right now (at most the run's concurrency). */
+  /**
+   * Customers whose steps are running right now (at most the run's concurrency). A batch's customers whose steps are
+   * done are counted once the batch has saved their records; until then their ids are still in inFlightIds.
+   */
   inFlight: number;
   /** Customer ids of the batches being processed: those in flight, and those done or waiting in the same batches. */
   inFlightIds: number[];
@@ -198,6 +201,8 @@ export const progressQuery = defineQuery<Progress>('progress');
 /** No new batch of customers starts until resumed; the open batches finish. */
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
+/** From a batch to its run: its first tries are done, and it needs `lanes` fewer lanes for the customers left. */
+export const lanesReleasedSignal = defineSignal<[{ batchId: string; lanes: number }]>('lanesReleased');
 /** From a batch to its run: the bank API answers no one (a probe of another customer failed too). */
 export const bankApiDownSignal = defineSignal<[{ since: string; probeId: number }]>('bankApiDown');
 /** From the run to its open batches: the bank API is down, back, or given up on. */

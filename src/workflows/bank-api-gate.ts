@@ -9,7 +9,6 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { failureTypes } from '../failures';
 import { bankApiDownSignal, bankApiStateSignal, type BankApiState } from './api';
 
 /** A probe is one request, asked once: its answer (or its silence) is the point. */
@@ -17,13 +16,6 @@ const probeRetry: RetryPolicy = { maximumAttempts: 1 };
 /** Above the probe's own 5 s request timeout. */
 const probeTimeout = '10 s';
 const { probeBankApi } = proxyLocalActivities<Activities>({ startToCloseTimeout: probeTimeout, retry: probeRetry });
-
-/** Failures that may be the API's outage rather than the customer's: no answer, a 5xx, a 429. */
-export const outageFailureTypes: readonly string[] = [
-  failureTypes.apiUnavailable,
-  failureTypes.apiServerError,
-  failureTypes.apiRateLimited,
-];
 
 /**
  * What to do after a bank step failed on an outage-class failure: `retry` it (the API serves others, or is back), or

@@ -1,16 +1,16 @@
 // One customer's steps inside a batch workflow: fetch, write, load, each a local activity with its own retry policy
 // and timeout, every fallback a decision recorded in the customer's outcome.
-import { ActivityFailure, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
+import type { Activities, CampaignMessage, LoadedBefore, LoadResult } from '../activities';
 import type { FirstTry } from '../activities/first-try';
 import { afterFirstTry, BankStepFailed, describe, reasonFor } from './step-failures';
 import type { CustomerRecord } from '../activities/store/store';
 import type { Customer } from '../customer';
-import { failureTypes } from '../failures';
-import { newOutcome, type CustomerRow, type Step, type StepError } from '../outcomes';
+import { failureTypes, outageFailureTypes } from '../failures';
+import { newOutcome, type CustomerOutcome, type CustomerRow, type Step, type StepError } from '../outcomes';
 import { firstName, mockCustomer, templateMessage, withMessage, newsIcon } from '../personalize';
 import type { StepOptions } from './api';
-import { outageFailureTypes, type BankApiGate } from './bank-api-gate';
+import type { BankApiGate } from './bank-api-gate';
 
 /**
  * A bank call rides out a blip with four attempts over about 3.5 s; a longer failure goes to the batch's gate, which
@@ -38,8 +38,8 @@ export const llmRetry: RetryPolicy = {
 /** The client's own 20 s request timeout (llmRequestTimeoutMs), after up to 10 s waiting for a slot of the LLM quota. */
 const llmTimeout = '40 s';
 /** Saving a batch's records or a campaign's message: retry until the store comes back, since nothing goes on without. */
-const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' };
-const recordTimeout = '10 s';
+export const recordRetry: RetryPolicy = { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s' };
+export const recordTimeout = '10 s';
 
 /**
  * A step retried after the first try is a local activity of its own: one marker event instead of three events and two
@@ -63,17 +63,7 @@ const afterFirstAttempt = (policy: RetryPolicy): RetryPolicy => ({
 });
 /** The step activities for a step the customer's first try made once already. */
 const rest = stepActivities(afterFirstAttempt(bankRetry), afterFirstAttempt(llmRetry));
-/** A first try makes each step once; a step that fails goes on with its own policy, so the try itself is not retried. */
-const firstTryRetry: RetryPolicy = { maximumAttempts: 1 };
-/** The three steps' own timeouts end to end. */
-const firstTryTimeout = '90 s';
-/**
- * A customer's first try: all three steps in one local activity, so a customer whose steps succeed costs one marker
- * and no trip through the workflow between its steps. Every customer starts with it, which also keeps the n-th local
- * activity a batch schedules the n-th customer's, whatever order they complete in (see docs/architecture.md).
- */
-const { firstTry } = proxyLocalActivities<Activities>({ startToCloseTimeout: firstTryTimeout, retry: firstTryRetry });
-export const { recordOutcomes, chooseMessage, loadedInCampaign } = proxyLocalActivities<Activities>({
+export const { chooseMessage, loadedInCampaign } = proxyLocalActivities<Activities>({
   startToCloseTimeout: recordTimeout,
   retry: recordRetry,
 });
@@ -115,10 +105,68 @@ async function throughGate<T extends { attempt: number }>(
   }
 }
 
-/** A customer whose campaign message reached the bank in an earlier run: that message, and the run. */
-export interface LoadedBefore {
-  message: string;
-  loadedBy: string;
+/** Sets down a message written for the customer; returns the run that chose it for the campaign (null: none). */
+function setWritten(outcome: CustomerOutcome, written: CampaignMessage): string | null {
+  Object.assign(outcome, { message: written.message, messageSource: written.messageSource, model: written.model });
+  outcome.tokens = written.tokens;
+  outcome.attempts.write = written.attempt;
+  return written.chosenBy;
+}
+
+/** Nothing more to do: the campaign's message is in the customer's feed. */
+function setAlreadyLoaded(
+  outcome: CustomerOutcome,
+  campaign: string,
+  { loadedBy, message }: Omit<LoadedBefore, 'id'>,
+): void {
+  Object.assign(outcome, { status: 'already_loaded', message, messageSource: null });
+  outcome.error = {
+    reason: 'already_loaded',
+    message: `The customer's message in campaign ${campaign} reached the bank in run ${loadedBy}.`,
+  };
+}
+
+/** Sets down a delivery of the customer's message; returns the user to export (as the bank has it). */
+function setLoaded(
+  outcome: CustomerOutcome,
+  loaded: LoadResult,
+  chosenBy: string | null,
+  { runId, campaign }: Pick<StepOptions, 'runId' | 'campaign'>,
+): Customer | null {
+  outcome.attempts.load = loaded.attempt;
+  // Another run of the campaign chose this message and put it in the feed first.
+  if (loaded.status === 'loaded' && loaded.found && chosenBy !== null && chosenBy !== runId) {
+    setAlreadyLoaded(outcome, campaign, { loadedBy: chosenBy, message: outcome.message! });
+    return null;
+  }
+  if (loaded.status === 'skipped') {
+    outcome.status = 'skipped';
+    outcome.error = loaded.error;
+  } else outcome.status = 'loaded';
+  return loaded.customer;
+}
+
+/**
+ * The record of a customer who needs no more steps, made without awaiting anything (most customers of a batch cost
+ * its workflow no promise at all): one whose campaign message reached the bank in an earlier run, or whose first try
+ * went through all three steps. undefined: the customer's steps go on (runCustomerSteps).
+ */
+export function settledRecord(
+  input: StepOptions & CustomerRow,
+  loadedBefore: LoadedBefore | undefined,
+  tried: FirstTry | undefined,
+): CustomerRecord | undefined {
+  const outcome = newOutcome(input.id, input.line);
+  if (loadedBefore) {
+    setAlreadyLoaded(outcome, input.campaign, loadedBefore);
+    return { outcome, customer: null };
+  }
+  if (!tried?.written || !tried.loaded) return undefined;
+  Object.assign(outcome.durationsMs, tried.durationsMs);
+  outcome.attempts.fetch = 1;
+  outcome.source = 'api';
+  const chosenBy = setWritten(outcome, tried.written);
+  return { outcome, customer: setLoaded(outcome, tried.loaded, chosenBy, input) };
 }
 
 /** The reasons a fetch can end with for which --on-api-failure applies: the API did not answer for the customer. */
@@ -129,14 +177,15 @@ const noAnswerReasons = ['api_down', 'api_unavailable'];
  * the user to export (as the bank has it). Every fallback is a decision recorded in the outcome, never silent.
  */
 export async function runCustomerSteps(
-  input: StepOptions & CustomerRow & { loadedBefore?: LoadedBefore },
+  input: StepOptions & CustomerRow & { tried?: FirstTry },
   gate: BankApiGate,
 ): Promise<CustomerRecord> {
   const { id, apiUrl, locale } = input;
   const outcome = newOutcome(id, input.line);
   /** The step the first try stopped at, once its own policy retried it: the first try's attempt counts too. */
   let retried: Step | undefined;
-  let tried: FirstTry = { durationsMs: {} };
+  /** What the batch's first tries got for this customer; nothing when it was not tried (its steps run from the start). */
+  const tried: FirstTry = input.tried ?? { durationsMs: {} };
   /** Runs a step and records how long it took on the workflow's clock (deterministic on replay). */
   const timed = async <T>(step: Step, work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
@@ -160,22 +209,7 @@ export async function runCustomerSteps(
     if (retried) outcome.attempts[retried] = (outcome.attempts[retried] ?? 0) + 1;
     return { outcome, customer };
   };
-  /** Nothing more to do: the campaign's message is in the customer's feed. */
-  const alreadyLoaded = (loadedBy: string, message: string): CustomerRecord => {
-    Object.assign(outcome, { status: 'already_loaded', message, messageSource: null });
-    outcome.error = {
-      reason: 'already_loaded',
-      message: `The customer's message in campaign ${input.campaign} reached the bank in run ${loadedBy}.`,
-    };
-    return finish(null);
-  };
-  if (input.loadedBefore) return alreadyLoaded(input.loadedBefore.loadedBy, input.loadedBefore.message);
   const kept = { campaign: input.campaign, runId: input.runId };
-  // A first try lost to its timeout leaves nothing known: the steps run from the start, which is safe (idempotent).
-  tried = await firstTry({ apiUrl, id, sink: input.sink, locale, kept }).catch((err: unknown) => {
-    if (!(err instanceof ActivityFailure)) throw err;
-    return tried;
-  });
   /** A step after the first try; `steps`: the step activities to use (the rest of its policy after a first attempt). */
   const orRetry = <T>(
     step: Step,
@@ -219,10 +253,7 @@ export async function runCustomerSteps(
         steps.writeMessage({ id, firstName: firstName(customer.name, locale), locale, kept: keptIn }),
       ),
     );
-    Object.assign(outcome, { message: written.message, messageSource: written.messageSource, model: written.model });
-    outcome.tokens = written.tokens;
-    outcome.attempts.write = written.attempt;
-    chosenBy = written.chosenBy;
+    chosenBy = setWritten(outcome, written);
   } catch (err) {
     const failure = describe(err, llmRetry);
     stepFailed('write', failure.attempts, {
@@ -256,16 +287,7 @@ export async function runCustomerSteps(
         ),
       ),
     );
-    outcome.attempts.load = loaded.attempt;
-    // Another run of the campaign chose this message and put it in the feed first.
-    if (loaded.status === 'loaded' && loaded.found && chosenBy !== null && chosenBy !== input.runId) {
-      return alreadyLoaded(chosenBy, message);
-    }
-    if (loaded.status === 'skipped') {
-      outcome.status = 'skipped';
-      outcome.error = loaded.error;
-    } else outcome.status = 'loaded';
-    return finish(loaded.customer);
+    return finish(setLoaded(outcome, loaded, chosenBy, input));
   } catch (err) {
     bankStepFailed('load', err);
     // Not loaded: the export shows the customer as the bank has it; the message is in the report only.

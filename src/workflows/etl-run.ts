@@ -24,6 +24,7 @@ import { runIdProblem, validRunId } from '../run-id';
 import { emptyCounts, tally, tallyInvalid, type Counts, type CustomerRow } from '../outcomes';
 import {
   batchWorkflowId,
+  lanesReleasedSignal,
   pauseSignal,
   progressQuery,
   resolveRunOptions,
@@ -37,7 +38,7 @@ import {
   type StepOptions,
 } from './api';
 import { watchBankApi } from './bank-api-watch';
-import { batchPlan, lanesFor } from './lanes';
+import { batchPlan, customersFor, lanesFor } from './lanes';
 import { prefillMessages } from './llm-batch';
 import { personalizeBatch } from './personalize-batch';
 
@@ -139,9 +140,17 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
   const { counts } = progress;
   // The customers in flight are the lanes in use; the ids are those of the open batches.
   const openIds = new Set<number>();
-  const openBatches = new Set<string>();
+  /** The open batches, and the lanes each holds (until its first tries end, then those its customers left need). */
+  const openBatches = new Map<string, { held: number }>();
   let lanesInUse = 0;
-  const bankApi = watchBankApi(progress, options.apiUrl, options.apiOutageWaitMs, () => [...openBatches]);
+  setHandler(lanesReleasedSignal, ({ batchId, lanes }) => {
+    const batch = openBatches.get(batchId);
+    if (batch === undefined) return;
+    const released = Math.min(batch.held, lanes);
+    batch.held -= released;
+    lanesInUse -= released;
+  });
+  const bankApi = watchBankApi(progress, options.apiUrl, options.apiOutageWaitMs, () => [...openBatches.keys()]);
   let state: RunState = 'running';
   setHandler(progressQuery, () => ({
     runId,
@@ -183,17 +192,18 @@ export async function etlRun(input: EtlRunInput): Promise<RunSummary> {
     for (const row of page.invalid) tallyInvalid(counts, row);
     await prefillMessages({ ...stepOptions, llmMode: options.llmMode }, page.ids, progress);
     const plan = batchPlan(options, page.ids.length);
-    for (let start = 0; start < page.ids.length; start += plan.size) {
-      const batch = page.ids.slice(start, start + plan.size);
+    for (let start = 0; start < page.ids.length;) {
       // While the bank API answers no one, no new batch starts.
       await condition(() => !progress.paused && bankApi.state().status !== 'down' && lanesFor(plan, lanesInUse) > 0);
       const window = lanesFor(plan, lanesInUse);
+      const batch = page.ids.slice(start, start + customersFor(plan, window));
+      start += batch.length;
       const batchId = batchWorkflowId(runId, batch);
       lanesInUse += window;
-      openBatches.add(batchId);
+      openBatches.set(batchId, { held: window });
       for (const row of batch) openIds.add(row.id);
       const done = (): void => {
-        lanesInUse -= window;
+        lanesInUse -= openBatches.get(batchId)?.held ?? 0;
         openBatches.delete(batchId);
         for (const row of batch) openIds.delete(row.id);
       };

@@ -33,3 +33,11 @@ export function lanesFor(plan: BatchPlan, inUse: number): number {
   const left = plan.lanes - inUse;
   return left >= Math.ceil(plan.window / 2) ? Math.min(plan.window, left) : 0;
 }
+
+/**
+ * The customers a new batch of `window` lanes takes: a batch given fewer lanes than the plan's window takes fewer
+ * customers, so it lasts as many waves as the others rather than holding the run's end back.
+ */
+export function customersFor(plan: BatchPlan, window: number): number {
+  return Math.max(1, Math.min(plan.size, Math.floor((plan.size * window) / plan.window)));
+}

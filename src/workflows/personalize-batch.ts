@@ -1,9 +1,48 @@
 // A batch workflow: up to 100 customers of a run, `window` of them in flight at once, each with its own steps.
-import { log, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { FirstTries } from '../activities/first-try';
 import type { CustomerRecord } from '../activities/store/store';
-import { searchAttributes, type BatchOutcome, type PersonalizeBatchInput } from './api';
+import {
+  lanesReleasedSignal,
+  searchAttributes,
+  type BatchOutcome,
+  type PersonalizeBatchInput,
+  type StepOptions,
+} from './api';
 import { createBankApiGate } from './bank-api-gate';
-import { loadedInCampaign, recordOutcomes, runCustomerSteps } from './customer-steps';
+import { loadedInCampaign, recordRetry, recordTimeout, runCustomerSteps, settledRecord } from './customer-steps';
+
+/**
+ * The first tries run `window` customers at a time, each at most its three steps' timeouts end to end (90 s), and a
+ * lane plan may leave a batch ten or twenty waves: the heartbeat, not this, notices a dead worker.
+ */
+const firstTriesTimeout = '30 minutes';
+/** The activity heartbeats every 5 s (firstTriesHeartbeatMs): a dead worker's first tries resume elsewhere within 20 s. */
+const firstTriesHeartbeatTimeout = '20 s';
+/** Run again from the last heartbeat when a worker dies; a batch whose first tries fail for good runs every step itself. */
+const firstTriesRetry: RetryPolicy = { initialInterval: '1 s', maximumAttempts: 3 };
+const { firstTries } = proxyActivities<Activities>({
+  startToCloseTimeout: firstTriesTimeout,
+  heartbeatTimeout: firstTriesHeartbeatTimeout,
+  retry: firstTriesRetry,
+});
+/**
+ * Saving the batch's records is an activity, not a local one: the workflow task that schedules it completes at once,
+ * so the run learns of the lanes this batch released without waiting for the save.
+ */
+const { recordOutcomes } = proxyActivities<Activities>({ startToCloseTimeout: recordTimeout, retry: recordRetry });
+
+/** What a first try needs of the run's options. */
+const pick = ({ apiUrl, sink, locale }: StepOptions) => ({ apiUrl, sink, locale });
 
 /**
  * One workflow start and a handful of workflow tasks for the lot instead of for each customer. Every customer
@@ -11,33 +50,54 @@ import { loadedInCampaign, recordOutcomes, runCustomerSteps } from './customer-s
  */
 export async function personalizeBatch(input: PersonalizeBatchInput): Promise<BatchOutcome> {
   const { customers, window, bankApi, ...options } = input;
-  const gate = createBankApiGate(
-    options.apiUrl,
-    customers.map((c) => c.id),
-    bankApi,
+  const ids = customers.map((c) => c.id);
+  const gate = createBankApiGate(options.apiUrl, ids, bankApi);
+  const lanes = Math.max(1, Math.min(window ?? customers.length, customers.length));
+  const kept = { campaign: options.campaign, runId: input.runId };
+  // One activity for the lot: the campaign's ledger read once (a customer whose message reached the bank before is
+  // left alone), then every other customer's three steps, one attempt each, with no workflow task between them.
+  const { loadedBefore, tries } = await firstTries({ ids, window: lanes, kept, ...pick(options) }).catch(
+    async (err: unknown) => {
+      if (!(err instanceof ActivityFailure)) throw err;
+      log.warn('First tries failed; every step of the batch runs on its own', { error: err.message });
+      const none: FirstTries = {};
+      return { loadedBefore: await loadedInCampaign({ ...kept, ids }), tries: none };
+    },
   );
-  // One read for the batch: the customers whose campaign message reached the bank before are left alone.
-  const loadedBefore = new Map(
-    (await loadedInCampaign({ campaign: options.campaign, runId: input.runId, ids: customers.map((c) => c.id) })).map(
-      (entry) => [entry.id, entry],
-    ),
-  );
-  // A sliding window: `window` lanes, each taking the next customer as soon as its last one is done.
+  const loadedBy = new Map(loadedBefore.map((entry) => [entry.id, entry]));
+  // A customer whose first try went through needs nothing more: its record is made at once.
   const records: CustomerRecord[] = [];
+  const rest: number[] = [];
+  customers.forEach((customer, i) => {
+    const firstTry = tries[customer.id];
+    const record = settledRecord({ ...options, ...customer }, loadedBy.get(customer.id), firstTry);
+    if (!record) return void rest.push(i);
+    records[i] = record;
+    if (firstTry) gate.answered(customer.id);
+  });
+  // The lanes no customer of this batch needs any more: the run may give them to a new batch at once.
+  const granted = window ?? customers.length;
+  const needed = Math.min(lanes, rest.length);
+  const { parent, workflowId } = workflowInfo();
+  const released =
+    parent && needed < granted
+      ? getExternalWorkflowHandle(parent.workflowId).signal(lanesReleasedSignal, {
+          batchId: workflowId,
+          lanes: granted - needed,
+        })
+      : undefined;
+  // The others: a sliding window of `needed` lanes, each taking the next customer as soon as its last one is done.
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < customers.length) {
+    while (next < rest.length) {
       await gate.open(); // while the bank API answers no one, no new customer starts
-      if (next >= customers.length) return; // another lane took the last customer meanwhile
-      const i = next++;
+      if (next >= rest.length) return; // another lane took the last customer meanwhile
+      const i = rest[next++]!;
       const customer = customers[i]!;
-      records[i] = await runCustomerSteps(
-        { ...options, ...customer, loadedBefore: loadedBefore.get(customer.id) },
-        gate,
-      );
+      records[i] = await runCustomerSteps({ ...options, ...customer, tried: tries[customer.id] }, gate);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(window ?? customers.length, customers.length)) }, lane));
+  await Promise.all(Array.from({ length: needed }, lane));
   const outcomes = records.map((record) => record.outcome);
   // The campaign's messages this batch put in the bank's feed (a file sink alone sends nothing to the bank).
   const reachedBank =
@@ -48,6 +108,7 @@ export async function personalizeBatch(input: PersonalizeBatchInput): Promise<Ba
     records,
     loadedInto: { campaign: options.campaign, ids: reachedBank.map((o) => o.id) },
   });
+  await released;
   const count = (status: string): number => outcomes.filter((o) => o.status === status).length;
   log.info('Batch done', {
     customers: customers.length,

@@ -80,7 +80,9 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
     // The pause is in the run's history before any customer could finish: the two open batches finish, and no
     // batch starts after them.
     release();
-    const settled = await waitFor(runId, (p) => p.inFlight === 0);
+    // Settled: no open batch left (a batch's customers are counted once it has saved their records).
+    const settled = await waitFor(runId, (p) => p.inFlightIds.length === 0);
+    expect(settled.inFlight).toBe(0);
     expect(settled.state).toBe('paused');
     expect(done(settled)).toBe(openBatchesHold);
     expect(settled.counts.loaded).toBe(openBatchesHold);

@@ -45,12 +45,9 @@ describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
   test('the codec server decrypts payloads for the Web UI, with the CORS it needs', async () => {
     const { runId } = await pipeline.run(csvOf([3]));
     const [history] = await batchHistories(raw, runId);
-    // A batch's local activities are its campaign read, then its first customer's fetch, whose marker holds the
-    // customer the API returned.
-    const fetched = history!.events!.filter(
-      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
-    )[1]!;
-    const payload = fetched.markerRecordedEventAttributes!.details!.result!.payloads![0]!;
+    // A batch's first activity is its first tries, whose result holds each customer as the bank has it once loaded.
+    const firstTries = history!.events!.find((e) => e.activityTaskCompletedEventAttributes)!;
+    const payload = firstTries.activityTaskCompletedEventAttributes!.result!.payloads![0]!;
     const server = await startCodecServer({ keys, port: 0, origin: 'http://127.0.0.1:8233' });
     try {
       const preflight = await fetch(`${server.url}/decode`, {
@@ -65,10 +62,10 @@ describe('with SDW_ETL_ENCRYPTION_KEY set', () => {
         body: JSON.stringify({ payloads: [payloadToJson(payload)] }),
       });
       const body = (await decoded.json()) as { payloads: { data: string }[] };
-      const customer = JSON.parse(Buffer.from(body.payloads[0]!.data, 'base64').toString()) as {
-        customer: { name: string };
+      const tried = JSON.parse(Buffer.from(body.payloads[0]!.data, 'base64').toString()) as {
+        tries: Record<string, { loaded: { customer: { name: string } } }>;
       };
-      expect(customer.customer.name).toBe(seed().find((u) => u.id === 3)!.name);
+      expect(tried.tries['3']!.loaded.customer.name).toBe(seed().find((u) => u.id === 3)!.name);
     } finally {
       await server.close();
     }

@@ -1,5 +1,5 @@
 import { maxBatchSize } from '../../src/workflows/api';
-import { batchPlan, lanesFor } from '../../src/workflows/lanes';
+import { batchPlan, customersFor, lanesFor } from '../../src/workflows/lanes';
 
 describe('batchPlan and lanesFor: how a run spreads its customers in flight over batch workflows', () => {
   /** A page long enough for every lane to take several customers of each batch. */
@@ -40,5 +40,16 @@ describe('batchPlan and lanesFor: how a run spreads its customers in flight over
     expect(opened(100, 100, 100)).toEqual([100]);
     // 200 customers: two batches of 100, 50 in flight in each.
     expect(opened(100, 100, 200)).toEqual([50, 50]);
+  });
+
+  test('a batch given fewer lanes than a full window takes fewer customers, so it lasts as many waves', () => {
+    const plan = batchPlan({ concurrency: 100, batchSize: 100 }, 2000);
+    expect(customersFor(plan, 10)).toBe(100);
+    expect(customersFor(plan, 9)).toBe(90);
+    expect(customersFor(plan, 5)).toBe(50);
+    // A short page's single wave: the batch takes what its lanes can hold at once.
+    const short = batchPlan({ concurrency: 100, batchSize: 100 }, 200);
+    expect(customersFor(short, short.window)).toBe(100);
+    expect(customersFor(batchPlan({ concurrency: 1, batchSize: 100 }, 50), 1)).toBe(1);
   });
 });
