@@ -21,7 +21,7 @@ export async function writeAtomically(
   write: (put: Put) => Promise<void>,
   mode = defaultMode,
 ): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = temporaryBeside(file);
   const out = createWriteStream(tmp, { mode });
   try {
     await once(out, 'open'); // open before written, so a failure cannot race with the opening
@@ -62,15 +62,28 @@ export function gathered(put: Put, size = 64 * 1024): { put: Put; flush: () => P
   };
 }
 
-export const writeTextAtomically = (file: string, text: string, mode = defaultMode): Promise<void> =>
-  writeAtomically(file, (put) => put(text), mode);
+/** writeAtomically for a text already in memory: one write and a rename, no stream (a record, a ledger entry). */
+export async function writeTextAtomically(file: string, text: string, mode = defaultMode): Promise<void> {
+  const tmp = temporaryBeside(file);
+  try {
+    await writeFile(tmp, text, { flag: 'wx', mode });
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** A temporary file's name beside `file`: hidden, and unique to this write. */
+const temporaryBeside = (file: string): string =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
 
 /**
  * Creates a file whole unless it exists, in one step no other writer can interleave with (a hard link of a complete
  * temporary file): true when this call created it, false when it was there already.
  */
 export async function createTextExclusively(file: string, text: string, mode = defaultMode): Promise<boolean> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = temporaryBeside(file);
   await writeFile(tmp, text, { flag: 'wx', mode });
   try {
     await link(tmp, file);

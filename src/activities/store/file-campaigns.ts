@@ -56,10 +56,16 @@ export function createFileLedger(
     },
     async chooseMessage(campaign, id, chosen) {
       const file = entryPath(campaign, id);
-      // The message holds the customer's first name: folders only the worker's user can enter, files only it reads.
-      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
       const entry: LedgerFile = { ...chosen, loadedBy: null, chosenAt: new Date().toISOString(), loadedAt: null };
-      if (await createTextExclusively(file, JSON.stringify(entry), 0o600)) return entryOf(entry);
+      const create = (): Promise<boolean> => createTextExclusively(file, JSON.stringify(entry), 0o600);
+      // The campaign's folder is made by its first message: the others find it there.
+      const created = await create().catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        // The message holds the customer's first name: folders only the worker's user can enter, files only it reads.
+        await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+        return create();
+      });
+      if (created) return entryOf(entry);
       return entryOf((await readEntry(file))!);
     },
     async markLoaded(campaign, runId, ids) {

@@ -21,13 +21,6 @@ export function createFileStore(dataDir: string): RecordStore {
     return path.join(dataDir, 'runs', runId, 'customers', `${id}.json`);
   };
 
-  async function saveRecord(runId: string, record: CustomerRecord): Promise<void> {
-    const file = recordPath(runId, record.outcome.id);
-    // Customer data: folders only the worker's user can enter, files only it can read.
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    await writeTextAtomically(file, JSON.stringify(record), 0o600);
-  }
-
   async function readRecord(runId: string, id: number): Promise<CustomerRecord | undefined> {
     try {
       return JSON.parse(await readFile(recordPath(runId, id), 'utf8')) as CustomerRecord;
@@ -40,7 +33,14 @@ export function createFileStore(dataDir: string): RecordStore {
   return {
     ...ledger,
     async saveRecords(runId, records) {
-      await Promise.all(records.map((record) => saveRecord(runId, record)));
+      if (records.length === 0) return;
+      // Customer data: folders only the worker's user can enter, files only it can read.
+      await mkdir(path.dirname(recordPath(runId, records[0]!.outcome.id)), { recursive: true, mode: 0o700 });
+      await Promise.all(
+        records.map((record) =>
+          writeTextAtomically(recordPath(runId, record.outcome.id), JSON.stringify(record), 0o600),
+        ),
+      );
     },
     readRecord,
     async pruneRuns(before) {
