@@ -41,6 +41,3 @@ export function parseCustomer(value: unknown): { customer: Customer } | { proble
   const issue = result.error.issues[0];
   return { problem: `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}` };
 }
-
-/** A customer's news, none when the API holds null. */
-export const newsOf = (customer: Customer): NewsItem[] => customer.news ?? [];

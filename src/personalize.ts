@@ -1,6 +1,10 @@
 // The message's pure helpers, shared by the workflows and the activities (no I/O, safe in the workflow sandbox):
 // the first name, the offline templates, the mock record and appending a message to a customer's news.
-import { newsOf, type Customer } from './customer';
+// Types only from ./customer: its schema (zod) stays out of the workflow bundle, where each workflow would load it.
+import type { Customer, NewsItem } from './customer';
+
+/** A customer's news, none when the API holds null. */
+export const newsOf = (customer: Customer): NewsItem[] => customer.news ?? [];
 
 /** The icon the original pipeline gave every news item it wrote. */
 export const newsIcon = 'https://digitalinnovationone.github.io/santander-dev-week-2023-api/icons/credit.svg';

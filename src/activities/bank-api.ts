@@ -1,9 +1,9 @@
 // The bank API client: GET and PUT /users/{id}, every way they can go wrong mapped to a retryable or final failure.
 import { ApplicationFailure } from '@temporalio/common';
 import { log } from '@temporalio/activity';
-import { newsOf, parseCustomer, type Customer } from '../customer';
+import { parseCustomer, type Customer } from '../customer';
 import { failureTypes } from '../failures';
-import { newsIcon } from '../personalize';
+import { newsIcon, newsOf, withMessage } from '../personalize';
 import { activityFailure } from './failure';
 import { retryAfterMs } from './http';
 import { httpSpan } from '../telemetry/spans';
@@ -162,7 +162,11 @@ export async function loadCustomer(apiUrl: string, id: number, message: string):
     log.info('Message already in the customer news; nothing to load', { customerId: id });
     return { customer: current, appended: false };
   }
-  const updated: Customer = { ...current, news: [...newsOf(current), { icon: newsIcon, description: message }] };
-  const saved = await request('PUT', userUrl(apiUrl, id), `PUT customer ${id}`, updated);
+  const saved = await request(
+    'PUT',
+    userUrl(apiUrl, id),
+    `PUT customer ${id}`,
+    withMessage(current, message, newsIcon),
+  );
   return { customer: saved, appended: true };
 }
