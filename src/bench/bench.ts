@@ -59,7 +59,7 @@ function pipelineMedians(results: PipelineResult[]) {
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const describe = (name: string, r: SystemResult): string =>
   `${name.padEnd(18)} ${String(r.customersPerSecond).padStart(7)}/s  p50 ${r.p50LatencyMs} ms  p95 ${r.p95LatencyMs} ms  ` +
-  `lanes in use mean ${r.lanesInUse.mean} (p10 ${r.lanesInUse.p10})  bound ${r.boundPerSecond}/s  reached ${(r.fractionOfBound * 100).toFixed(1)}%  loaded ${r.loaded}/${r.customers}`;
+  `lanes in use mean ${r.lanesInUse.mean} (p10 ${r.lanesInUse.p10})  before the first request ${r.beforeFirstRequestMs} ms, after the last answer ${r.afterLastAnswerMs} ms  bound ${r.boundPerSecond}/s  reached ${(r.fractionOfBound * 100).toFixed(1)}%  loaded ${r.loaded}/${r.customers}`;
 
 function commandOf(flags: Flags): string {
   const parts = [

@@ -143,6 +143,9 @@ export interface Timeline {
   };
   /** Customers no LLM call could be matched to by name and time (their LLM time counts as between steps). */
   unmatchedLlm: number;
+  /** From the system's start to its first request, and from its last answer to its end (the export, for sdw-etl), ms. */
+  beforeFirstRequestMs: number;
+  afterLastAnswerMs: number;
 }
 
 /**
@@ -242,5 +245,7 @@ export function analyse(
       getToPut: spread(gaps.getToPut),
     },
     unmatchedLlm: unmatched,
+    beforeFirstRequestMs: round((starts[0] ?? wall.start) - wall.start),
+    afterLastAnswerMs: round(wall.end - (ends.at(-1) ?? wall.end)),
   };
 }
