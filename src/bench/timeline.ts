@@ -245,7 +245,7 @@ export function analyse(
       getToPut: spread(gaps.getToPut),
     },
     unmatchedLlm: unmatched,
-    beforeFirstRequestMs: round((starts[0] ?? wall.start) - wall.start),
-    afterLastAnswerMs: round(wall.end - (ends.at(-1) ?? wall.end)),
+    beforeFirstRequestMs: round(Math.max(0, (starts[0] ?? wall.start) - wall.start)),
+    afterLastAnswerMs: round(Math.max(0, wall.end - (ends.at(-1) ?? wall.end))),
   };
 }
