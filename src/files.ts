@@ -1,6 +1,6 @@
 // Files written whole or not at all (the one atomic writer), whether a folder takes new files, and whether a file is
 // an earlier export a run may replace.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFile, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { link, open, rename, rm, writeFile } from 'node:fs/promises';
@@ -72,6 +72,21 @@ export async function writeTextAtomically(file: string, text: string, mode = def
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * A small JSON file's value, or undefined when there is no such file. The callback readFile: fs/promises' readFile
+ * takes several trips through the thread pool a file, which the export's thousands of records a second feel.
+ */
+export async function readJsonIfAny<T>(file: string): Promise<T | undefined> {
+  const text = await new Promise<string | undefined>((resolve, reject) =>
+    readFile(file, 'utf8', (err, data) => {
+      if (!err) resolve(data);
+      else if (err.code === 'ENOENT') resolve(undefined);
+      else reject(err);
+    }),
+  );
+  return text === undefined ? undefined : (JSON.parse(text) as T);
 }
 
 /** A temporary file's name beside `file`: hidden, and unique to this write. */

@@ -1,10 +1,10 @@
 // The campaign ledger on one machine's disk: a JSON file per customer under <dataDir>/campaigns/<campaign>/, created
 // once (an exclusive create is the unique key), so a customer's message is chosen once per campaign on this host.
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { campaignProblem, validCampaign } from '../../campaign';
 import { failureTypes } from '../../failures';
-import { createTextExclusively, writeTextAtomically } from '../../files';
+import { createTextExclusively, readJsonIfAny, writeTextAtomically } from '../../files';
 import { activityFailure } from '../failure';
 import type { CampaignEntry, CampaignLedger, CampaignSummary } from './store';
 
@@ -29,14 +29,7 @@ export function createFileLedger(
   };
   const entryPath = (campaign: string, id: number): string => path.join(folderOf(campaign), `${id}.json`);
 
-  async function readEntry(file: string): Promise<LedgerFile | undefined> {
-    try {
-      return JSON.parse(await readFile(file, 'utf8')) as LedgerFile;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-  }
+  const readEntry = (file: string): Promise<LedgerFile | undefined> => readJsonIfAny<LedgerFile>(file);
   const entryOf = ({ chosenAt: _chosen, loadedAt: _loaded, ...entry }: LedgerFile): CampaignEntry => entry;
 
   async function readMany(files: string[]): Promise<(LedgerFile | undefined)[]> {

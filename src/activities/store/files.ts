@@ -1,9 +1,9 @@
 // The record store on one machine's disk: a JSON file per customer under <dataDir>/runs/<runId>/customers/, and the
 // campaign ledger beside it.
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { failureTypes } from '../../failures';
-import { writeTextAtomically } from '../../files';
+import { readJsonIfAny, writeTextAtomically } from '../../files';
 import { runIdProblem, validRunId } from '../../run-id';
 import { activityFailure } from '../failure';
 import { createFileLedger } from './file-campaigns';
@@ -21,14 +21,8 @@ export function createFileStore(dataDir: string): RecordStore {
     return path.join(dataDir, 'runs', runId, 'customers', `${id}.json`);
   };
 
-  async function readRecord(runId: string, id: number): Promise<CustomerRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(recordPath(runId, id), 'utf8')) as CustomerRecord;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-  }
+  const readRecord = (runId: string, id: number): Promise<CustomerRecord | undefined> =>
+    readJsonIfAny<CustomerRecord>(recordPath(runId, id));
 
   return {
     ...ledger,
