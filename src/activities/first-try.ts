@@ -109,7 +109,7 @@ export interface FirstTriesInput extends Omit<FirstTryInput, 'id'> {
 export type FirstTries = Record<string, FirstTry>;
 
 /** The first tries heartbeat this often, with those done so far: a dead worker's batch resumes from there. */
-export const firstTriesHeartbeatMs = 5_000;
+const firstTriesHeartbeatMs = 5_000;
 
 /** A first try that stopped on a bank step's outage-class failure: perhaps the API answers no one. */
 const hitOutage = (tried: FirstTry): boolean =>
