@@ -11,6 +11,7 @@ import { firstName, newsIcon, withMessage } from '../personalize';
 import type { SinkChoice } from '../workflows/api';
 import { stepSpan } from '../telemetry/spans';
 import type { CampaignKey, CampaignMessage, CustomerSteps, LoadResult } from '.';
+import type { CampaignEntry } from './store/store';
 import type { Locale } from '../personalize';
 
 interface FirstTryInput {
@@ -47,7 +48,12 @@ export const firstTryFailed = 'Step failed on its first try';
 /** Called with each step's duration and result (`ok` or the failure's type): the worker's metrics. */
 export type StepObserver = (step: Step, seconds: number, result: string) => void;
 
-async function firstTry(steps: CustomerSteps, args: FirstTryInput, observe?: StepObserver): Promise<FirstTry> {
+async function firstTry(
+  steps: CustomerSteps,
+  args: FirstTryInput,
+  ledgerEntry: CampaignEntry | undefined,
+  observe?: StepObserver,
+): Promise<FirstTry> {
   const tried: FirstTry = { durationsMs: {} };
   /** A first try is each step's first attempt, also when a dead worker's first tries run again elsewhere. */
   const attempt = 1;
@@ -82,7 +88,8 @@ async function firstTry(steps: CustomerSteps, args: FirstTryInput, observe?: Ste
   const customer = tried.customer!;
   const wrote = await run(
     'write',
-    () => steps.write({ id, firstName: firstName(customer.name, locale), locale, kept }, attempt),
+    () =>
+      steps.write({ id, firstName: firstName(customer.name, locale), locale, kept }, attempt, { entry: ledgerEntry }),
     (w) => (tried.written = w),
   );
   if (!wrote) return tried;
@@ -120,10 +127,13 @@ const hitOutage = (tried: FirstTry): boolean =>
 /**
  * The first tries of a batch's customers, `window` at a time. After a bank step fails in a way that may be an outage,
  * no new customer starts: the rest are left to the workflow, whose gate asks whether the API answers anyone.
+ * `ledger`: the campaign's entries for the batch, read as the first tries began; a message another run chooses
+ * meanwhile still wins, through the ledger's exclusive insert.
  */
 export async function firstTries(
   steps: CustomerSteps,
   input: FirstTriesInput,
+  ledger: Map<number, CampaignEntry>,
   observe?: StepObserver,
 ): Promise<FirstTries> {
   const context = Context.current();
@@ -135,7 +145,7 @@ export async function firstTries(
   let stopped = false;
   const lane = async (): Promise<void> => {
     for (let i = next++; i < toTry.length && !stopped; i = next++) {
-      const tried = await firstTry(steps, { ...args, id: toTry[i]! }, observe);
+      const tried = await firstTry(steps, { ...args, id: toTry[i]! }, ledger.get(toTry[i]!), observe);
       results[toTry[i]!] = tried;
       if (hitOutage(tried)) stopped = true;
     }

@@ -120,10 +120,11 @@ export const createActivities = (deps: ActivityDeps) => {
      * others' three steps, one attempt each, in one activity (src/activities/first-try.ts).
      */
     firstTries: async (args: FirstTriesInput): Promise<{ loadedBefore: LoadedBefore[]; tries: FirstTries }> => {
-      const loadedBefore = await loadedInCampaign(deps.store, { ...args.kept, ids: args.ids });
+      const ledger = await deps.store.readCampaign(args.kept.campaign, args.ids);
+      const loadedBefore = loadedElsewhere(ledger, args.kept.runId);
       const left = new Set(loadedBefore.map((entry) => entry.id));
       const ids = args.ids.filter((id) => !left.has(id));
-      return { loadedBefore, tries: await firstTries(steps, { ...args, ids }, deps.observeStep) };
+      return { loadedBefore, tries: await firstTries(steps, { ...args, ids }, ledger, deps.observeStep) };
     },
     /** Saves a batch's records, then notes in the campaign the customers whose message reached the bank. */
     recordOutcomes: async (args: {
@@ -157,21 +158,33 @@ export interface LoadedBefore {
 }
 
 async function loadedInCampaign(store: RecordStore, args: LoadedInCampaignInput): Promise<LoadedBefore[]> {
-  const entries = await store.readCampaign(args.campaign, args.ids);
-  return [...entries].flatMap(([id, { loadedBy, message }]) =>
-    loadedBy === null || loadedBy === args.runId ? [] : [{ id, message, loadedBy }],
-  );
+  return loadedElsewhere(await store.readCampaign(args.campaign, args.ids), args.runId);
 }
+
+/** The ledger's entries whose message reached the bank in another run than `runId`. */
+const loadedElsewhere = (entries: Map<number, CampaignEntry>, runId: string): LoadedBefore[] =>
+  [...entries].flatMap(([id, { loadedBy, message }]) =>
+    loadedBy === null || loadedBy === runId ? [] : [{ id, message, loadedBy }],
+  );
 
 /** A customer's steps as plain functions: the step activities and the customer's first try share them. */
 function customerSteps(deps: ActivityDeps) {
   return {
     fetch: (args: { apiUrl: string | undefined; id: number }): Promise<Customer> =>
       bankApi.fetchCustomer(args.apiUrl ?? deps.apiUrl, args.id),
-    /** A campaign customer's message is written once: a message already chosen is returned, never asked again. */
-    async write(args: WriteInput, attempt: number): Promise<CampaignMessage> {
+    /**
+     * A campaign customer's message is written once: a message already chosen is returned, never asked again.
+     * `ledgerRead`: the customer's entry as the caller just read it (the first tries read their batch's at once).
+     */
+    async write(
+      args: WriteInput,
+      attempt: number,
+      ledgerRead?: { entry: CampaignEntry | undefined },
+    ): Promise<CampaignMessage> {
       const { kept, ...input } = args;
-      const chosen = kept && (await deps.store.readCampaign(kept.campaign, [input.id])).get(input.id);
+      const chosen =
+        kept &&
+        (ledgerRead ? ledgerRead.entry : (await deps.store.readCampaign(kept.campaign, [input.id])).get(input.id));
       if (kept && chosen) return campaignMessage(chosen, kept.runId, null, attempt);
       if (deps.llm) await deps.llmQuota?.take();
       const written = await writeMessage(deps.llm, input);
