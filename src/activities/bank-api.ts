@@ -5,7 +5,7 @@ import { parseCustomer, type Customer } from '../customer';
 import { failureTypes } from '../failures';
 import { newsIcon, newsOf, withMessage } from '../personalize';
 import { activityFailure } from './failure';
-import { retryAfterMs } from './http';
+import { exchange, HttpExchangeError, retryAfterMs, type HttpAnswer } from './http';
 import { httpSpan } from '../telemetry/spans';
 
 /** Below the activities' start-to-close timeout, so a hung API fails the attempt and Temporal retries it. */
@@ -17,32 +17,6 @@ const retryable = (type: string, message: string, nextRetryDelayMs?: number): Ap
 const final = (type: string, message: string): ApplicationFailure =>
   activityFailure(type, message, { nonRetryable: true });
 
-async function readBody(res: Response, what: string): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > maxResponseBytes) {
-    await res.body?.cancel();
-    throw final(
-      failureTypes.apiBadData,
-      `${what}: the bank API sent ${declared} bytes, over the ${maxResponseBytes}-byte limit.`,
-    );
-  }
-  if (!res.body) return '';
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > maxResponseBytes) {
-      await res.body.cancel().catch(() => undefined);
-      throw final(
-        failureTypes.apiBadData,
-        `${what}: the bank API's answer is over the ${maxResponseBytes}-byte limit.`,
-      );
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** One request to the bank API, as a span of its own when tracing is on. */
 const request = (method: 'GET' | 'PUT', url: string, what: string, body?: Customer): Promise<Customer> =>
   httpSpan(`${method} /users/{id}`, { 'http.request.method': method, 'url.full': url }, () =>
@@ -51,40 +25,38 @@ const request = (method: 'GET' | 'PUT', url: string, what: string, body?: Custom
 
 /** One request to the bank API; maps every way it can go wrong to a retryable or final failure. */
 async function send(method: 'GET' | 'PUT', url: string, what: string, body?: Customer): Promise<Customer> {
-  let res: Response;
+  let res: HttpAnswer;
   try {
-    res = await fetch(url, {
+    res = await exchange(url, {
       method,
       headers: body
         ? { 'content-type': 'application/json', accept: 'application/json' }
         : { accept: 'application/json' },
       body: body ? JSON.stringify(body) : undefined,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(apiRequestTimeoutMs),
+      timeoutMs: apiRequestTimeoutMs,
+      maxBytes: maxResponseBytes,
     });
   } catch (err) {
-    const error = err as Error & { cause?: { code?: string; message?: string } };
-    const reason =
-      error.name === 'TimeoutError'
-        ? `no answer within ${apiRequestTimeoutMs} ms`
-        : (error.cause?.code ?? error.cause?.message ?? error.message);
-    throw retryable(failureTypes.apiUnavailable, `${what}: the bank API did not answer (${reason}).`);
-  }
-  let text: string;
-  try {
-    text = await readBody(res, what);
-  } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
-    throw retryable(
-      failureTypes.apiUnavailable,
-      `${what}: the bank API's answer broke off (${(err as Error).message}).`,
+    if (!(err instanceof HttpExchangeError)) throw err;
+    if (err.problem === 'no answer') {
+      throw retryable(failureTypes.apiUnavailable, `${what}: the bank API did not answer (${err.message}).`);
+    }
+    if (err.problem === 'broke off') {
+      throw retryable(failureTypes.apiUnavailable, `${what}: the bank API's answer broke off (${err.message}).`);
+    }
+    throw final(
+      failureTypes.apiBadData,
+      err.declaredBytes === undefined
+        ? `${what}: the bank API's answer is over the ${maxResponseBytes}-byte limit.`
+        : `${what}: the bank API sent ${err.declaredBytes} bytes, over the ${maxResponseBytes}-byte limit.`,
     );
   }
+  const text = res.body;
   const said = text.trim().slice(0, 200);
   if (res.status === 404)
     throw final(failureTypes.customerNotFound, `${what}: the bank API answered 404 ${said}`.trim());
   if (res.status === 429) {
-    const delay = retryAfterMs(res.headers.get('retry-after'));
+    const delay = retryAfterMs(res.header('retry-after'));
     throw retryable(
       failureTypes.apiRateLimited,
       `${what}: the bank API is rate limiting (429), retry in ${delay} ms.`,
@@ -124,12 +96,12 @@ const probeTimeoutMs = 5_000;
  */
 export async function bankApiAnswers(apiUrl: string, id: number): Promise<boolean> {
   try {
-    const res = await fetch(userUrl(apiUrl, id), {
+    const res = await exchange(userUrl(apiUrl, id), {
+      method: 'GET',
       headers: { accept: 'application/json' },
-      redirect: 'manual',
-      signal: AbortSignal.timeout(probeTimeoutMs),
+      timeoutMs: probeTimeoutMs,
+      maxBytes: maxResponseBytes,
     });
-    await res.body?.cancel().catch(() => undefined);
     return res.status < 500 && res.status !== 408 && res.status !== 429;
   } catch {
     return false;

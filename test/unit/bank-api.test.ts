@@ -130,6 +130,29 @@ describe('fetchCustomer and loadCustomer against the bank API simulator', () => 
     expect(failure.message).toBe('PUT customer 1: the bank API refused it (422 User with ID 1 can not be updated.).');
   });
 
+  test('a kept-alive connection the API closed while idle is not an error: the next request opens another', async () => {
+    // Tomcat and Node close an idle connection after a while; here after 50 ms, each request after 200 ms.
+    const user = api.users.get(1)!;
+    const brief = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ...user, id: Number(req.url!.split('/').pop()) }));
+    });
+    brief.keepAliveTimeout = 50;
+    const connections: unknown[] = [];
+    brief.on('connection', (socket) => connections.push(socket));
+    const url = await listen(brief, 0);
+    try {
+      for (const id of [2, 3, 4]) {
+        const { customer } = await env.run(fetchCustomer, { apiUrl: url, id });
+        expect(customer.id).toBe(id);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(connections).toHaveLength(3);
+    } finally {
+      await close(brief);
+    }
+  });
+
   describe('hostile answers', () => {
     let hostile: Server;
     let url: string;
