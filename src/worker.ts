@@ -88,6 +88,7 @@ export async function createWorker(
         llmQuota,
         folders: config.folders,
         observeStep: (step, seconds, result) => metrics.stepAttempt(step, seconds, result),
+        observeSaved: (runId, records) => metrics.savedOutcomes(runId, records),
       }),
       interceptors: {
         // Outermost first: a step's span is open while sdw-etl's interceptor measures it and names its customer.

@@ -1,5 +1,5 @@
 // The bank API client: GET and PUT /users/{id}, every way they can go wrong mapped to a retryable or final failure.
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { log } from '@temporalio/activity';
 import { parseCustomer, type Customer } from '../customer';
 import { failureTypes } from '../failures';

@@ -6,7 +6,7 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { outageFailureTypes } from '../failures';
 import type { Customer } from '../customer';
-import type { Step } from '../outcomes';
+import type { CustomerOutcome, CustomerRow, Step } from '../outcomes';
 import { firstName, newsIcon, withMessage } from '../personalize';
 import type { SinkChoice } from '../workflows/api';
 import { stepSpan } from '../telemetry/spans';
@@ -41,6 +41,17 @@ export interface FirstTry {
   stoppedAt?: StoppedAt;
   durationsMs: Partial<Record<Step, number>>;
 }
+
+/** A customer who needs nothing more: its record is saved, and this is its outcome. */
+export interface Settled {
+  settled: CustomerOutcome;
+}
+
+/**
+ * Saves the record of a customer who needs nothing more and returns its outcome; undefined: its steps go on. `tried`
+ * is undefined for a customer not tried (its campaign message reached the bank in another run).
+ */
+export type Settle = (id: number, tried: FirstTry | undefined) => Promise<CustomerOutcome | undefined>;
 
 /** Logged (WARN) for each step that fails on a customer's first try; the report records the step's end. */
 export const firstTryFailed = 'Step failed on its first try';
@@ -107,13 +118,16 @@ async function firstTry(
 
 export interface FirstTriesInput extends Omit<FirstTryInput, 'id'> {
   /** The customers to try, in the batch's order. */
-  ids: number[];
+  customers: CustomerRow[];
   /** Customers tried at once. */
   window: number;
 }
 
-/** The first tries by customer id; a customer not tried is absent (the bank API may be down: the workflow's gate decides). */
-export type FirstTries = Record<string, FirstTry>;
+/**
+ * The first tries by customer id: settled, or what the try got before a step failed. A customer not tried is absent
+ * (the bank API may be down: the workflow's gate decides).
+ */
+export type FirstTries = Record<string, FirstTry | Settled>;
 
 /** The first tries heartbeat this often, with those done so far: a dead worker's batch resumes from there. */
 const firstTriesHeartbeatMs = 5_000;
@@ -125,28 +139,36 @@ const hitOutage = (tried: FirstTry): boolean =>
   outageFailureTypes.includes(tried.stoppedAt.type ?? '');
 
 /**
- * The first tries of a batch's customers, `window` at a time. After a bank step fails in a way that may be an outage,
- * no new customer starts: the rest are left to the workflow, whose gate asks whether the API answers anyone.
- * `ledger`: the campaign's entries for the batch, read as the first tries began; a message another run chooses
- * meanwhile still wins, through the ledger's exclusive insert.
+ * The first tries of a batch's customers, `window` at a time; each customer who needs nothing more is settled at once
+ * (`settle` saves its record), so the result and the heartbeats carry its outcome only. After a bank step fails in a
+ * way that may be an outage, no new customer starts: the rest are left to the workflow, whose gate asks whether the
+ * API answers anyone. `ledger`: the campaign's entries for the batch, read as the first tries began; a message another
+ * run chooses meanwhile still wins, through the ledger's exclusive insert.
  */
 export async function firstTries(
   steps: CustomerSteps,
   input: FirstTriesInput,
   ledger: Map<number, CampaignEntry>,
+  settle: Settle,
   observe?: StepObserver,
 ): Promise<FirstTries> {
   const context = Context.current();
-  const { ids, window, ...args } = input;
+  const { customers, window, ...args } = input;
   // A retried attempt (its worker died) keeps the first tries its last heartbeat holds.
   const results: FirstTries = { ...(context.info.heartbeatDetails as FirstTries | undefined) };
-  const toTry = ids.filter((id) => results[id] === undefined);
+  for (const { id } of customers) {
+    const settled = results[id] === undefined ? await settle(id, undefined) : undefined;
+    if (settled) results[id] = { settled };
+  }
+  const toTry = customers.map((c) => c.id).filter((id) => results[id] === undefined);
   let next = 0;
   let stopped = false;
   const lane = async (): Promise<void> => {
     for (let i = next++; i < toTry.length && !stopped; i = next++) {
-      const tried = await firstTry(steps, { ...args, id: toTry[i]! }, ledger.get(toTry[i]!), observe);
-      results[toTry[i]!] = tried;
+      const id = toTry[i]!;
+      const tried = await firstTry(steps, { ...args, id }, ledger.get(id), observe);
+      const settled = await settle(id, tried);
+      results[id] = settled ? { settled } : tried;
       if (hitOutage(tried)) stopped = true;
     }
   };

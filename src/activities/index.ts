@@ -23,7 +23,8 @@ import { deliverTo } from './sinks';
 import type { Delivered, Delivery } from './sinks/sink';
 import type { CampaignEntry, ChosenMessage, CustomerRecord, RecordStore } from './store/store';
 import { activityFailure } from './failure';
-import { firstTries, type FirstTries, type FirstTriesInput, type StepObserver } from './first-try';
+import { firstTries, type FirstTries, type FirstTriesInput, type Settle, type StepObserver } from './first-try';
+import { reachedBank, settledRecord } from '../records';
 
 export interface ActivityDeps {
   /** Where each customer's record waits for the export. */
@@ -38,6 +39,8 @@ export interface ActivityDeps {
   folders: AllowedFolders;
   /** Each step of a customer's first try (the step activities are measured by the worker's interceptor). */
   observeStep?: StepObserver;
+  /** The records the first tries save (recordOutcomes' are counted by the worker's interceptor). */
+  observeSaved?: (runId: string, records: CustomerRecord[]) => void;
 }
 
 export type LoadResult = Delivered & { attempt: number };
@@ -119,12 +122,19 @@ export const createActivities = (deps: ActivityDeps) => {
      * A batch's customers, first those whose message reached the bank in another run (loadedInCampaign), then the
      * others' three steps, one attempt each, in one activity (src/activities/first-try.ts).
      */
-    firstTries: async (args: FirstTriesInput): Promise<{ loadedBefore: LoadedBefore[]; tries: FirstTries }> => {
-      const ledger = await deps.store.readCampaign(args.kept.campaign, args.ids);
-      const loadedBefore = loadedElsewhere(ledger, args.kept.runId);
-      const left = new Set(loadedBefore.map((entry) => entry.id));
-      const ids = args.ids.filter((id) => !left.has(id));
-      return { loadedBefore, tries: await firstTries(steps, { ...args, ids }, ledger, deps.observeStep) };
+    firstTries: async (args: FirstTriesInput): Promise<FirstTries> => {
+      const { runId, campaign } = args.kept;
+      const ids = args.customers.map((c) => c.id);
+      const ledger = await deps.store.readCampaign(campaign, ids);
+      const loadedBefore = new Map(loadedElsewhere(ledger, runId).map((entry) => [entry.id, entry]));
+      const lines = new Map(args.customers.map((c) => [c.id, c.line]));
+      const save = settledSaver(deps, { ...args.kept, sink: args.sink }, Context.current().info.attempt > 1);
+      const settle: Settle = async (id, tried) => {
+        const record = settledRecord({ runId, campaign, id, line: lines.get(id)! }, loadedBefore.get(id), tried);
+        if (record) await save(record);
+        return record?.outcome;
+      };
+      return firstTries(steps, args, ledger, settle, deps.observeStep);
     },
     /** Saves a batch's records, then notes in the campaign the customers whose message reached the bank. */
     recordOutcomes: async (args: {
@@ -166,6 +176,22 @@ const loadedElsewhere = (entries: Map<number, CampaignEntry>, runId: string): Lo
   [...entries].flatMap(([id, { loadedBy, message }]) =>
     loadedBy === null || loadedBy === runId ? [] : [{ id, message, loadedBy }],
   );
+
+/**
+ * Saves a settled customer's record, then notes in the campaign a message that reached the bank, as recordOutcomes
+ * does for a batch. `mayBeSaved`: a retried attempt, which may save again a customer its dead predecessor saved; the
+ * worker's metrics count each customer once.
+ */
+function settledSaver(deps: ActivityDeps, where: CampaignKey & { sink: SinkChoice }, mayBeSaved: boolean) {
+  const { runId, campaign, sink } = where;
+  return async (record: CustomerRecord): Promise<void> => {
+    const { id } = record.outcome;
+    const savedBefore = mayBeSaved && (await deps.store.readRecords(runId, [id])).has(id);
+    await deps.store.saveRecords(runId, [record]);
+    if (reachedBank(record.outcome, sink)) await deps.store.markLoaded(campaign, runId, [id]);
+    if (!savedBefore) deps.observeSaved?.(runId, [record]);
+  };
+}
 
 /** A customer's steps as plain functions: the step activities and the customer's first try share them. */
 function customerSteps(deps: ActivityDeps) {

@@ -1,15 +1,16 @@
 // One customer's steps inside a batch workflow: fetch, write, load, each a local activity with its own retry policy
 // and timeout, every fallback a decision recorded in the customer's outcome.
 import { proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { Activities, CampaignMessage, LoadedBefore, LoadResult } from '../activities';
+import type { Activities } from '../activities';
 import type { FirstTry } from '../activities/first-try';
 import { afterFirstTry, BankStepFailed, describe, reasonFor } from './step-failures';
 import type { CustomerRecord } from '../activities/store/store';
 import type { Customer } from '../customer';
 import { failureTypes, outageFailureTypes } from '../failures';
-import { newOutcome, type CustomerOutcome, type CustomerRow, type Step, type StepError } from '../outcomes';
+import { newOutcome, type CustomerRow, type Step, type StepError } from '../outcomes';
 import { firstName, mockCustomer, templateMessage, withMessage, newsIcon } from '../personalize';
 import type { StepOptions } from './api';
+import { setLoaded, setWritten } from '../records';
 import type { BankApiGate } from './bank-api-gate';
 
 /**
@@ -103,70 +104,6 @@ async function throughGate<T extends { attempt: number }>(
       throw new BankStepFailed(attempts, { reason, message: failure.message });
     }
   }
-}
-
-/** Sets down a message written for the customer; returns the run that chose it for the campaign (null: none). */
-function setWritten(outcome: CustomerOutcome, written: CampaignMessage): string | null {
-  Object.assign(outcome, { message: written.message, messageSource: written.messageSource, model: written.model });
-  outcome.tokens = written.tokens;
-  outcome.attempts.write = written.attempt;
-  return written.chosenBy;
-}
-
-/** Nothing more to do: the campaign's message is in the customer's feed. */
-function setAlreadyLoaded(
-  outcome: CustomerOutcome,
-  campaign: string,
-  { loadedBy, message }: Omit<LoadedBefore, 'id'>,
-): void {
-  Object.assign(outcome, { status: 'already_loaded', message, messageSource: null });
-  outcome.error = {
-    reason: 'already_loaded',
-    message: `The customer's message in campaign ${campaign} reached the bank in run ${loadedBy}.`,
-  };
-}
-
-/** Sets down a delivery of the customer's message; returns the user to export (as the bank has it). */
-function setLoaded(
-  outcome: CustomerOutcome,
-  loaded: LoadResult,
-  chosenBy: string | null,
-  { runId, campaign }: Pick<StepOptions, 'runId' | 'campaign'>,
-): Customer | null {
-  outcome.attempts.load = loaded.attempt;
-  // Another run of the campaign chose this message and put it in the feed first.
-  if (loaded.status === 'loaded' && loaded.found && chosenBy !== null && chosenBy !== runId) {
-    setAlreadyLoaded(outcome, campaign, { loadedBy: chosenBy, message: outcome.message! });
-    return null;
-  }
-  if (loaded.status === 'skipped') {
-    outcome.status = 'skipped';
-    outcome.error = loaded.error;
-  } else outcome.status = 'loaded';
-  return loaded.customer;
-}
-
-/**
- * The record of a customer who needs no more steps, made without awaiting anything (most customers of a batch cost
- * its workflow no promise at all): one whose campaign message reached the bank in an earlier run, or whose first try
- * went through all three steps. undefined: the customer's steps go on (runCustomerSteps).
- */
-export function settledRecord(
-  input: StepOptions & CustomerRow,
-  loadedBefore: LoadedBefore | undefined,
-  tried: FirstTry | undefined,
-): CustomerRecord | undefined {
-  const outcome = newOutcome(input.id, input.line);
-  if (loadedBefore) {
-    setAlreadyLoaded(outcome, input.campaign, loadedBefore);
-    return { outcome, customer: null };
-  }
-  if (!tried?.written || !tried.loaded) return undefined;
-  Object.assign(outcome.durationsMs, tried.durationsMs);
-  outcome.attempts.fetch = 1;
-  outcome.source = 'api';
-  const chosenBy = setWritten(outcome, tried.written);
-  return { outcome, customer: setLoaded(outcome, tried.loaded, chosenBy, input) };
 }
 
 /** The reasons a fetch can end with for which --on-api-failure applies: the API did not answer for the customer. */

@@ -9,7 +9,9 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { FirstTries } from '../activities/first-try';
+import type { LoadedBefore } from '../activities';
+import type { FirstTries, FirstTry } from '../activities/first-try';
+import type { CustomerOutcome } from '../outcomes';
 import type { CustomerRecord } from '../activities/store/store';
 import {
   lanesReleasedSignal,
@@ -19,7 +21,8 @@ import {
   type StepOptions,
 } from './api';
 import { createBankApiGate } from './bank-api-gate';
-import { loadedInCampaign, recordRetry, recordTimeout, runCustomerSteps, settledRecord } from './customer-steps';
+import { loadedInCampaign, recordRetry, recordTimeout, runCustomerSteps } from './customer-steps';
+import { reachedBank, settledRecord } from '../records';
 
 /**
  * The first tries run `window` customers at a time, each at most its three steps' timeouts end to end (90 s), and a
@@ -55,25 +58,38 @@ export async function personalizeBatch(input: PersonalizeBatchInput): Promise<Ba
   const lanes = Math.max(1, Math.min(window ?? customers.length, customers.length));
   const kept = { campaign: options.campaign, runId: input.runId };
   // One activity for the lot: the campaign's ledger read once (a customer whose message reached the bank before is
-  // left alone), then every other customer's three steps, one attempt each, with no workflow task between them.
-  const { loadedBefore, tries } = await firstTries({ ids, window: lanes, kept, ...pick(options) }).catch(
+  // left alone), then every other customer's three steps, one attempt each, with no workflow task between them. A
+  // customer who needs nothing more is settled there: its record saved, its outcome all the result holds.
+  const { tries, loadedBefore } = await firstTries({ customers, window: lanes, kept, ...pick(options) }).then(
+    (tries) => ({ tries, loadedBefore: [] as LoadedBefore[] }),
     async (err: unknown) => {
       if (!(err instanceof ActivityFailure)) throw err;
       log.warn('First tries failed; every step of the batch runs on its own', { error: err.message });
       const none: FirstTries = {};
-      return { loadedBefore: await loadedInCampaign({ ...kept, ids }), tries: none };
+      return { tries: none, loadedBefore: await loadedInCampaign({ ...kept, ids }) };
     },
   );
   const loadedBy = new Map(loadedBefore.map((entry) => [entry.id, entry]));
-  // A customer whose first try went through needs nothing more: its record is made at once.
+  const outcomes: CustomerOutcome[] = [];
+  /** The records this workflow makes; the first tries saved those of the customers they settled. */
   const records: CustomerRecord[] = [];
   const rest: number[] = [];
+  const triedOf = (id: number): FirstTry | undefined => {
+    const entry = tries[id];
+    return entry && !('settled' in entry) ? entry : undefined;
+  };
   customers.forEach((customer, i) => {
-    const firstTry = tries[customer.id];
-    const record = settledRecord({ ...options, ...customer }, loadedBy.get(customer.id), firstTry);
+    const entry = tries[customer.id];
+    if (entry && 'settled' in entry) {
+      outcomes[i] = entry.settled;
+      if (entry.settled.attempts.fetch > 0) gate.answered(customer.id);
+      return;
+    }
+    // Without first tries, a customer whose message reached the bank in another run needs nothing more either.
+    const record = settledRecord({ ...options, ...customer }, loadedBy.get(customer.id), undefined);
     if (!record) return void rest.push(i);
-    records[i] = record;
-    if (firstTry) gate.answered(customer.id);
+    outcomes[i] = record.outcome;
+    records.push(record);
   });
   // The lanes no customer of this batch needs any more: the run may give them to a new batch at once.
   const granted = window ?? customers.length;
@@ -94,20 +110,21 @@ export async function personalizeBatch(input: PersonalizeBatchInput): Promise<Ba
       if (next >= rest.length) return; // another lane took the last customer meanwhile
       const i = rest[next++]!;
       const customer = customers[i]!;
-      records[i] = await runCustomerSteps({ ...options, ...customer, tried: tries[customer.id] }, gate);
+      const record = await runCustomerSteps({ ...options, ...customer, tried: triedOf(customer.id) }, gate);
+      outcomes[i] = record.outcome;
+      records.push(record);
     }
   };
   await Promise.all(Array.from({ length: needed }, lane));
-  const outcomes = records.map((record) => record.outcome);
-  // The campaign's messages this batch put in the bank's feed (a file sink alone sends nothing to the bank).
-  const reachedBank =
-    options.sink === 'file' ? [] : outcomes.filter((o) => o.status === 'loaded' && o.source === 'api');
-  // One record call for the batch: the outcomes are safe in the workflow until then.
-  await recordOutcomes({
-    runId: input.runId,
-    records,
-    loadedInto: { campaign: options.campaign, ids: reachedBank.map((o) => o.id) },
-  });
+  // One record call for the customers this workflow settled: their outcomes are safe in the workflow until then.
+  if (records.length > 0) {
+    const loadedHere = records.filter((r) => reachedBank(r.outcome, options.sink)).map((r) => r.outcome.id);
+    await recordOutcomes({
+      runId: input.runId,
+      records,
+      loadedInto: { campaign: options.campaign, ids: loadedHere },
+    });
+  }
   await released;
   const count = (status: string): number => outcomes.filter((o) => o.status === status).length;
   log.info('Batch done', {

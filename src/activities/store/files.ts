@@ -28,13 +28,19 @@ export function createFileStore(dataDir: string): RecordStore {
     ...ledger,
     async saveRecords(runId, records) {
       if (records.length === 0) return;
-      // Customer data: folders only the worker's user can enter, files only it can read.
-      await mkdir(path.dirname(recordPath(runId, records[0]!.outcome.id)), { recursive: true, mode: 0o700 });
-      await Promise.all(
-        records.map((record) =>
-          writeTextAtomically(recordPath(runId, record.outcome.id), JSON.stringify(record), 0o600),
-        ),
-      );
+      const save = (): Promise<unknown> =>
+        Promise.all(
+          records.map((record) =>
+            writeTextAtomically(recordPath(runId, record.outcome.id), JSON.stringify(record), 0o600),
+          ),
+        );
+      // The run's folder is made by its first save: the others find it there.
+      await save().catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        // Customer data: folders only the worker's user can enter, files only it can read.
+        await mkdir(path.dirname(recordPath(runId, records[0]!.outcome.id)), { recursive: true, mode: 0o700 });
+        await save();
+      });
     },
     readRecord,
     async pruneRuns(before) {
