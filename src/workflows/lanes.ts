@@ -28,10 +28,13 @@ export function batchPlan(options: Pick<RunOptions, 'batchSize' | 'concurrency'>
   return { size, window: Math.ceil(size / waves), lanes };
 }
 
-/** The lanes a new batch gets: a full window, or what is left when that is at least half a window; 0: wait. */
+/**
+ * The lanes a new batch gets: a full window, or what is left; 0: wait. A lane left over (a batch whose customer still
+ * retries gave back the others) takes a batch of its own rather than idling until the page's end, when the customers
+ * it did not take would make a batch of their own that runs alone.
+ */
 export function lanesFor(plan: BatchPlan, inUse: number): number {
-  const left = plan.lanes - inUse;
-  return left >= Math.ceil(plan.window / 2) ? Math.min(plan.window, left) : 0;
+  return Math.max(0, Math.min(plan.window, plan.lanes - inUse));
 }
 
 /**

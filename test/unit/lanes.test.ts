@@ -47,6 +47,10 @@ describe('batchPlan and lanesFor: how a run spreads its customers in flight over
     expect(customersFor(plan, 10)).toBe(100);
     expect(customersFor(plan, 9)).toBe(90);
     expect(customersFor(plan, 5)).toBe(50);
+    // One lane left over (a customer of another batch still retries) takes its ten customers at once.
+    expect(lanesFor(plan, 99)).toBe(1);
+    expect(customersFor(plan, lanesFor(plan, 99))).toBe(10);
+    expect(lanesFor(plan, 100)).toBe(0);
     // A short page's single wave: the batch takes what its lanes can hold at once.
     const short = batchPlan({ concurrency: 100, batchSize: 100 }, 200);
     expect(customersFor(short, short.window)).toBe(100);
