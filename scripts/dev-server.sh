@@ -37,6 +37,10 @@ start() {
   temporal="$("$here/install-temporal.sh")"
   mkdir -p "$data_dir"
   local args=(server start-dev --ip "$ip" --port "$port" --ui-port "$ui_port" --db-filename "$db_file"
+    # SQLite's write-ahead log, synced at checkpoints, not at every commit: a commit survives the server's crash,
+    # and a crash of the machine may lose the last commits, never the file (docs/operations.md). The same in the
+    # benchmark's server (src/bench/processes.ts).
+    --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal
     --log-level warn
     # The version check calls out to the internet, which this tool never needs.
     --dynamic-config-value frontend.enableServerVersionCheck=false)

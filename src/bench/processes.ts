@@ -81,6 +81,11 @@ export async function startDevServer(
       '--headless',
       '--db-filename',
       dbFile,
+      // As scripts/dev-server.sh starts the server a run uses by default.
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=normal',
       ...flags,
     ],
     { stdio: 'ignore' },
