@@ -3,11 +3,11 @@ import { maxBatchSize, type RunOptions } from './api';
 
 /**
  * Each lane of a long page works through about this many customers of its batch: a batch's start and end (its first
- * workflow task, its last wave, its record call) leave its lanes idle, so the smaller its window, the fewer lanes a
- * boundary idles (docs/architecture.md, "Lanes"). More waves make a batch live longer, and one living past 80% of its
- * workflow task timeout has its markers recorded midway.
+ * workflow task, its last wave) leave its lanes idle, and the batches of a generation end together, so the fewer
+ * generations a page takes, the fewer such boundaries (docs/architecture.md, "Lanes"). Twenty: a page of 2,000 at
+ * --concurrency 100 is one generation of twenty batches.
  */
-const wavesPerBatch = 10;
+const wavesPerBatch = 20;
 
 /**
  * How a run spreads its `lanes` (customers in flight, --concurrency) over batches of `size` customers: each batch
