@@ -156,20 +156,26 @@ export async function firstTries(
   const { customers, window, ...args } = input;
   // A retried attempt (its worker died) keeps the first tries its last heartbeat holds.
   const results: FirstTries = { ...(context.info.heartbeatDetails as FirstTries | undefined) };
-  for (const { id } of customers) {
-    const settled = results[id] === undefined ? await settle(id, undefined) : undefined;
-    if (settled) results[id] = { settled };
-  }
+  // Those whose message reached the bank in another run are settled untried.
+  await Promise.all(
+    customers.map(async ({ id }) => {
+      const settled = results[id] === undefined ? await settle(id, undefined) : undefined;
+      if (settled) results[id] = { settled };
+    }),
+  );
   const toTry = customers.map((c) => c.id).filter((id) => results[id] === undefined);
   let next = 0;
   let stopped = false;
+  /** Settles in progress: a lane goes on to its next customer while the last one's record is saved. */
+  const settling: Promise<void>[] = [];
   const lane = async (): Promise<void> => {
     for (let i = next++; i < toTry.length && !stopped; i = next++) {
       const id = toTry[i]!;
       const tried = await firstTry(steps, { ...args, id }, ledger.get(id), observe);
-      const settled = await settle(id, tried);
-      results[id] = settled ? { settled } : tried;
       if (hitOutage(tried)) stopped = true;
+      const settled = settle(id, tried).then((outcome) => void (results[id] = outcome ? { settled: outcome } : tried));
+      settled.catch(() => undefined); // its failure fails the activity below, once the lanes are done
+      settling.push(settled);
     }
   };
   const lanes = Math.max(1, Math.min(window, toTry.length));
@@ -178,6 +184,7 @@ export async function firstTries(
   const timer = setInterval(() => context.heartbeat(results), firstTriesHeartbeatMs);
   try {
     await Promise.all(Array.from({ length: lanes }, lane));
+    await Promise.all(settling);
   } finally {
     clearInterval(timer);
   }
