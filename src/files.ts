@@ -102,9 +102,12 @@ export async function readJsonIfAny<T>(file: string): Promise<T | undefined> {
   return text === undefined ? undefined : (JSON.parse(text) as T);
 }
 
-/** A temporary file's name beside `file`: hidden, and unique to this write. */
+/** This process's part of its temporary files' names: random once, so two processes' names never meet. */
+const processTag = randomBytes(4).toString('hex');
+let temporaryFiles = 0;
+/** A temporary file's name beside `file`: hidden, and unique to this write (a name met anyway fails the 'wx' open). */
 const temporaryBeside = (file: string): string =>
-  path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  `${path.dirname(file)}${path.sep}.${path.basename(file)}.${processTag}-${(temporaryFiles += 1)}.tmp`;
 
 /**
  * Creates a file whole unless it exists, in one step no other writer can interleave with (a hard link of a complete
