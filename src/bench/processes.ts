@@ -57,6 +57,8 @@ export interface DevServer {
   stop: () => Promise<void>;
 }
 
+/** SQLite's write-ahead log synced at checkpoints, as scripts/dev-server.sh starts the server a run uses by default. */
+const sqliteLog = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
 /**
  * A headless dev server with its history in `dbFile` (on a free port unless given), answering before this resolves;
  * `flags` defaults to sdw-etl's (search attributes registered).
@@ -81,11 +83,7 @@ export async function startDevServer(
       '--headless',
       '--db-filename',
       dbFile,
-      // As scripts/dev-server.sh starts the server a run uses by default.
-      '--sqlite-pragma',
-      'journal_mode=wal',
-      '--sqlite-pragma',
-      'synchronous=normal',
+      ...sqliteLog,
       ...flags,
     ],
     { stdio: 'ignore' },
