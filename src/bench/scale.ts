@@ -83,6 +83,9 @@ async function main(): Promise<void> {
     apiLatencyMs: 0,
     llmLatencyMs: 0,
     databaseUrl: postgres?.url,
+  }).catch(async (err: unknown) => {
+    await postgres?.stop(); // an environment that did not start leaves no PostgreSQL behind
+    throw err;
   });
   try {
     const started = Date.now();
