@@ -1,6 +1,6 @@
 // A batch's first tries: each customer's fetch, write and load, one attempt each, `window` customers at a time, in
-// one activity. Most customers need nothing more; the workflow takes a customer whose step failed from that step on,
-// with the step's own retry policy.
+// one activity. Most customers need nothing more and are settled here, their records saved; the workflow takes a
+// customer whose step failed from that step on, with the step's own retry policy.
 import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
