@@ -49,9 +49,9 @@ export function setLoaded(
 }
 
 /**
- * The record of a customer who needs no more steps, made without awaiting anything (most customers of a batch cost
- * its workflow no promise at all): one whose campaign message reached the bank in an earlier run, or whose first try
- * went through all three steps. undefined: the customer's steps go on (runCustomerSteps).
+ * The record of a customer who needs no more steps, made without awaiting anything: one whose campaign message
+ * reached the bank in an earlier run, or whose first try went through all three steps. undefined: the customer's
+ * steps go on (runCustomerSteps).
  */
 export function settledRecord(
   input: Pick<StepOptions, 'runId' | 'campaign'> & CustomerRow,

@@ -119,8 +119,9 @@ export const createActivities = (deps: ActivityDeps) => {
     /** Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. */
     loadCustomer: async (args: LoadInput): Promise<LoadResult> => steps.load(args, Context.current().info.attempt),
     /**
-     * A batch's customers, first those whose message reached the bank in another run (loadedInCampaign), then the
-     * others' three steps, one attempt each, in one activity (src/activities/first-try.ts).
+     * A batch's customers in one activity (src/activities/first-try.ts): the campaign's ledger read once, then each
+     * other customer's three steps, one attempt each; every customer who needs nothing more (those whose message
+     * reached the bank in another run too) is settled, its record saved.
      */
     firstTries: async (args: FirstTriesInput): Promise<FirstTries> => {
       const { runId, campaign } = args.kept;
