@@ -1,7 +1,7 @@
 // The users the bank API simulator starts from: a seed file read and checked, fictional customers generated, and a
 // seed loaded into a new bank as the database would hold it.
 import { readFileSync } from 'node:fs';
-import { customerSchema, type Customer } from '../../customer';
+import { customerSchemas, type Customer } from '../../customer';
 import { accountFields, Bank, cardFields, itemFields, rowsOf, userFields, type Table } from './bank';
 import { Decimal, numeric13x2 } from './decimal';
 
@@ -12,7 +12,7 @@ export const loadSeed = (file: string): Customer[] => {
   } catch (err) {
     throw new Error(`The seed file ${file} is not readable JSON (${(err as Error).message}).`);
   }
-  const parsed = customerSchema.array().safeParse(raw);
+  const parsed = customerSchemas().customer.array().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(
