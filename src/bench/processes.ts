@@ -71,23 +71,8 @@ export async function startDevServer(
   const temporal = temporalBinary();
   const port = serverPort ?? (await freePort());
   const address = `127.0.0.1:${port}`;
-  const child = spawn(
-    temporal,
-    [
-      'server',
-      'start-dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--headless',
-      '--db-filename',
-      dbFile,
-      ...sqliteLog,
-      ...flags,
-    ],
-    { stdio: 'ignore' },
-  );
+  const where = ['--ip', '127.0.0.1', '--port', String(port), '--headless', '--db-filename', dbFile];
+  const child = spawn(temporal, ['server', 'start-dev', ...where, ...sqliteLog, ...flags], { stdio: 'ignore' });
   for (let i = 0; i < 150; i++) {
     try {
       const connection = await Connection.connect({ address, connectTimeout: '1 s' });
@@ -114,7 +99,7 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 
 export interface WorkerProcess {
   process: ChildProcess;
-  /** From spawn to polling: mostly bundling the workflow code. */
+  /** From spawn to polling: loading its modules and starting the workflow thread. */
   startSeconds: number;
   /** What the worker printed (the last 20 kB of it). */
   output: () => string;
@@ -157,27 +142,31 @@ export async function startWorkerProcess(
   const workerStartCapMs = 10 * 60_000;
   // The last 20 kB of the worker's output: enough to say why it stopped, bounded however long it runs.
   let output = '';
-  const keep = (d: Buffer): void => void (output = (output + d.toString()).slice(-20_000));
+  const spawnedAt = Date.now();
+  let pollingAt: number | undefined;
+  const keep = (d: Buffer): void => {
+    output = (output + d.toString()).slice(-20_000);
+    if (pollingAt === undefined && output.includes('Worker polling')) pollingAt = Date.now();
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid!))), 500);
   child.once('exit', () => clearInterval(sampler));
-  const spawnedAt = Date.now();
-  // The worker bundles the workflows as it starts: seconds alone, minutes on a machine busy with other work. The
-  // wait ends as soon as the worker polls or exits; the cap only stops a hung start from hanging its caller.
-  for (let i = 0; i < workerStartCapMs / 100 && !output.includes('Worker polling'); i++) {
+  // The wait ends as soon as the worker polls or exits (checked every 100 ms; the start is timed as the line comes);
+  // the cap only stops a hung start, minutes on a machine busy with other work, from hanging its caller.
+  for (let i = 0; i < workerStartCapMs / 100 && pollingAt === undefined; i++) {
     if (child.exitCode !== null) break;
     await sleep(100);
   }
-  if (!output.includes('Worker polling')) {
+  if (pollingAt === undefined) {
     clearInterval(sampler);
     child.kill('SIGKILL');
     throw new Error(`The worker did not start:\n${output}`);
   }
   return {
     process: child,
-    startSeconds: (Date.now() - spawnedAt) / 1000,
+    startSeconds: (pollingAt - spawnedAt) / 1000,
     output: () => output,
     peakRss: () => peak,
     stop: async () => {
