@@ -32,6 +32,15 @@ export function createFileLedger(
   const readEntry = (file: string): Promise<LedgerFile | undefined> => readJsonIfAny<LedgerFile>(file);
   const entryOf = ({ chosenAt: _chosen, loadedAt: _loaded, ...entry }: LedgerFile): CampaignEntry => entry;
 
+  const exists = (file: string): Promise<boolean> =>
+    stat(file).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    );
+
   async function readMany(files: string[]): Promise<(LedgerFile | undefined)[]> {
     const read: (LedgerFile | undefined)[] = [];
     for (let start = 0; start < files.length; start += filesReadAtOnce) {
@@ -42,8 +51,10 @@ export function createFileLedger(
 
   return {
     async readCampaign(campaign, ids) {
-      const entries = await readMany(ids.map((id) => entryPath(campaign, id)));
       const found = new Map<number, CampaignEntry>();
+      // A campaign with no message yet has no folder: one look instead of a failed read for each customer.
+      if (!(await exists(folderOf(campaign)))) return found;
+      const entries = await readMany(ids.map((id) => entryPath(campaign, id)));
       entries.forEach((entry, i) => entry && found.set(ids[i]!, entryOf(entry)));
       return found;
     },
