@@ -37,7 +37,7 @@ function schemasOf({ z }: typeof zod) {
 type Schemas = ReturnType<typeof schemasOf>;
 let schemas: Schemas | undefined;
 
-/** The SDW2023 schemas, built on first use: zod takes about 40 ms to load, which a worker's start does without. */
+/** The SDW2023 schemas, built on first use: loading zod takes about 40 ms, which a worker spends once it polls. */
 export function customerSchemas(): Schemas {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (schemas ??= schemasOf(require('zod') as typeof zod));

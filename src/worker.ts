@@ -13,6 +13,7 @@ import { createLlmClient } from './activities/llm/client';
 import { openLlmQuota, type LlmQuota } from './activities/llm/quota';
 import { openRecordStore, type OpenStore } from './activities/store';
 import { dataConverterFor } from './codec';
+import { customerSchemas } from './customer';
 import type { Config } from './config';
 import { startRetention } from './retention';
 import { checkNamespace } from './temporal-checks';
@@ -112,6 +113,9 @@ export async function createWorker(
   const openStore = store;
   return {
     async run(until) {
+      // The customer schema is built as the worker starts polling rather than on its first fetch, when the first
+      // batches' workflow tasks wait for this thread too.
+      setImmediate(customerSchemas);
       const stopRetention =
         config.retentionMs === undefined
           ? undefined
