@@ -91,12 +91,15 @@ export async function personalizeBatch(input: PersonalizeBatchInput): Promise<Ba
     outcomes[i] = record.outcome;
     records.push(record);
   });
-  // The lanes no customer of this batch needs any more: the run may give them to a new batch at once.
+  // The lanes no customer of this batch needs any more: the run may give them to a new batch at once. A batch with
+  // nothing left to do ends in this workflow task instead, and its end gives the run every lane it held (a signal
+  // would hold the end back by a round trip).
   const granted = window ?? customers.length;
   const needed = Math.min(lanes, rest.length);
+  const goesOn = rest.length > 0 || records.length > 0;
   const { parent, workflowId } = workflowInfo();
   const released =
-    parent && needed < granted
+    parent && goesOn && needed < granted
       ? getExternalWorkflowHandle(parent.workflowId).signal(lanesReleasedSignal, {
           batchId: workflowId,
           lanes: granted - needed,
