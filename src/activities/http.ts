@@ -1,5 +1,5 @@
-// HTTP as the activities speak it to the bank API: one request with a deadline and a size limit over kept-alive
-// connections, and what the services sdw-etl calls (the bank API, the LLM) say about when to come back.
+// HTTP as the activities speak it to the bank API and the LLM: one request with a deadline and a size limit over
+// kept-alive connections, and what the services sdw-etl calls (the bank API, the LLM) say about when to come back.
 import http from 'node:http';
 import https from 'node:https';
 
@@ -30,6 +30,8 @@ const agents: Record<string, http.Agent> = {
 export interface HttpAnswer {
   status: number;
   header(name: string): string | null;
+  /** Every header as sent, in order. */
+  headerList(): [string, string][];
   body: string;
 }
 
@@ -46,11 +48,13 @@ export class HttpExchangeError extends Error {
 }
 
 export interface HttpRequest {
-  method: 'GET' | 'PUT';
+  method: 'GET' | 'PUT' | 'POST';
   headers: Record<string, string>;
   body?: string;
   /** From sending the request to the answer's last byte. */
   timeoutMs: number;
+  /** Ends the request, which then fails with the signal's reason. */
+  signal?: AbortSignal;
   /** An answer longer than this is cut off, never held in memory. */
   maxBytes: number;
 }
@@ -62,12 +66,19 @@ export function exchange(url: string, request: HttpRequest): Promise<HttpAnswer>
     let answered = false;
     // Once settled, nothing more is done: a connection handed back to the pool is another request's.
     let settled = false;
-    const fail = (problem: HttpExchangeError['problem'], message: string, declaredBytes?: number): void => {
+    const end = (err: Error): void => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
+      request.signal?.removeEventListener('abort', aborted);
       req.destroy();
-      reject(new HttpExchangeError(problem, message, declaredBytes));
+      reject(err);
+    };
+    const fail = (problem: HttpExchangeError['problem'], message: string, declaredBytes?: number): void =>
+      end(new HttpExchangeError(problem, message, declaredBytes));
+    const aborted = (): void => {
+      const reason: unknown = request.signal?.reason;
+      end(reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError'));
     };
     const headers = { ...request.headers };
     if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
@@ -90,12 +101,18 @@ export function exchange(url: string, request: HttpRequest): Promise<HttpAnswer>
           if (settled) return;
           settled = true;
           clearTimeout(deadline);
+          request.signal?.removeEventListener('abort', aborted);
           resolve({
             status: res.statusCode ?? 0,
             header: (name) => {
               const value = res.headers[name.toLowerCase()];
               return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
             },
+            headerList: () =>
+              Array.from({ length: res.rawHeaders.length / 2 }, (_, i): [string, string] => [
+                res.rawHeaders[2 * i]!,
+                res.rawHeaders[2 * i + 1]!,
+              ]),
             body: Buffer.concat(chunks).toString('utf8'),
           });
         });
@@ -108,6 +125,8 @@ export function exchange(url: string, request: HttpRequest): Promise<HttpAnswer>
     req.on('error', (err: NodeJS.ErrnoException) =>
       fail(answered ? 'broke off' : 'no answer', err.code ?? err.message),
     );
+    if (request.signal?.aborted) return aborted();
+    request.signal?.addEventListener('abort', aborted, { once: true });
     req.end(request.body);
   });
 }

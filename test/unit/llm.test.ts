@@ -1,3 +1,7 @@
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { createFileStore } from '../../src/activities/store/files';
 import { createActivities } from '../../src/activities';
 import { createLlmClient } from '../../src/activities/llm/client';
@@ -85,6 +89,35 @@ describe('writeMessage with the real openai client against the LLM simulator', (
     sim.faults.badReplyRate = 1;
     const failure = await failureOf(env.run(activities.writeMessage, { id: 9, firstName: 'Joana', locale: 'pt-BR' }));
     expect(failure).toMatchObject({ type: failureTypes.llmBadReply, nonRetryable: false, nextRetryDelay: 200 });
+  });
+
+  test('cancelling the activity ends its request to the LLM at once, not at the request timeout', async () => {
+    // An LLM that takes the request and never answers.
+    let arrived!: (socket: Socket) => void;
+    const request = new Promise<Socket>((resolve) => (arrived = resolve));
+    const silent = createServer((socket) => arrived(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const llm = createLlmClient({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: key, model: 'gpt-4o-mini' });
+      const acts = createActivities({
+        store: createFileStore(scratchDir()),
+        apiUrl: 'http://127.0.0.1:1',
+        llm,
+        folders: scratchFolders(),
+      });
+      const cancellable = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+      const running = cancellable.run(acts.writeMessage, { id: 9, firstName: 'Joana', locale: 'pt-BR' as const }).then(
+        () => 'answered',
+        () => 'failed',
+      );
+      const socket = await request;
+      cancellable.cancel();
+      await once(socket, 'close');
+      expect(await running).toBe('failed');
+    } finally {
+      silent.close();
+    }
   });
 
   test('with no LLM configured, an offline template personalised by first name', async () => {
