@@ -3,16 +3,7 @@
 // English, digits as amounts, percentages, years and small counts, spaces and ordinary punctuation, and nothing a
 // phisher could use (a link, an address, a number to call, a request for a secret) in any disguise.
 import { maxMessageLength, type Locale } from '../../personalize';
-import {
-  allowedChar,
-  codePoint,
-  escapeRegExp,
-  inLanguage,
-  nameToken,
-  rules,
-  skeletonOf,
-  type Forms,
-} from './reply-rules';
+import { allowedChar, codePoint, inLanguage, nameToken, rules, skeletonOf, type Forms } from './reply-rules';
 
 /** The reply as a message to load, or why it cannot be one (fixed ASCII text: it goes into reports and terminals). */
 export type CheckedReply = { message: string } | { problem: string };
@@ -41,13 +32,34 @@ function normalized(reply: string): string {
     .trim();
 }
 
-/** The message with the customer's first name (as given, or capitalised) replaced by `nameToken`. */
+const wordChar = /^[\p{L}\p{M}\p{N}]$/u;
+/** Whether the code point that starts at `at` (or, `before`, ends just before it) is part of a word. */
+function wordCharAt(text: string, at: number, before = false): boolean {
+  if (before) at -= /[\uDC00-\uDFFF]/.test(text[at - 1] ?? '') && /[\uD800-\uDBFF]/.test(text[at - 2] ?? '') ? 2 : 1;
+  const ch = text.codePointAt(at);
+  return ch !== undefined && at >= 0 && wordChar.test(String.fromCodePoint(ch));
+}
+
+/**
+ * The message with the customer's first name (as given, or capitalised) replaced by `nameToken` where it stands as a
+ * word of its own. A scan, not a regular expression made of the name: compiling one cost more than the whole check.
+ */
 function withoutName(message: string, firstName: string): string {
   const name = firstName.normalize('NFKC').trim();
   if (name === '') return message;
-  const capitalised = (name[0] ?? '').toUpperCase() + name.slice(1);
-  const forms = [...new Set([name, capitalised])].map(escapeRegExp).join('|');
-  return message.replace(new RegExp(`(?<![\\p{L}\\p{M}\\p{N}])(?:${forms})(?![\\p{L}\\p{M}\\p{N}])`, 'gu'), nameToken);
+  const forms = [...new Set([name, (name[0] ?? '').toUpperCase() + name.slice(1)])];
+  const standsAlone = (at: number, length: number): boolean =>
+    !wordCharAt(message, at, true) && !wordCharAt(message, at + length);
+  let plain = '';
+  let from = 0;
+  for (let at = 0; at < message.length; at++) {
+    const form = forms.find((f) => message.startsWith(f, at) && standsAlone(at, f.length));
+    if (form === undefined) continue;
+    plain += message.slice(from, at) + nameToken;
+    from = at + form.length;
+    at = from - 1;
+  }
+  return plain + message.slice(from);
 }
 
 /**

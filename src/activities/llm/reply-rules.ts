@@ -48,7 +48,6 @@ interface Rule {
 
 export const skeletonOf = (text: string): string => text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
 export const codePoint = (ch: string): string => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-export const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Whether a message reads as the locale's language rather than the other one (by their commonest words). */
 export function inLanguage(message: string, locale: Locale): boolean {
