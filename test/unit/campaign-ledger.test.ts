@@ -128,6 +128,13 @@ describe.each(stores)('the campaign ledger in %s', (_name, open) => {
     expect(Date.parse(listed!.lastChangedAt)).toBeGreaterThanOrEqual(Date.parse(listed!.firstChosenAt));
   });
 
+  test('a load marked for a customer with no message in the ledger marks nothing', async () => {
+    const campaign = newCampaign();
+    await opened.store.markLoaded(campaign, 'run-a', [6]);
+    await opened.store.chooseMessage(campaign, 6, chosen('run-b', 'Seis'));
+    expect((await opened.store.readCampaign(campaign, [6])).get(6)?.loadedBy).toBeNull();
+  });
+
   test('prune deletes a campaign unchanged since the cut-off, and keeps one changed after it', async () => {
     const [old, recent] = [newCampaign(), newCampaign()];
     await opened.store.chooseMessage(old, 1, chosen('run-a', 'Velha'));
