@@ -1,31 +1,21 @@
 // The campaign ledger on one machine's disk: a JSON file per customer under <dataDir>/campaigns/<campaign>/, created
-// once (an exclusive create is the unique key), so a customer's message is chosen once per campaign on this host; and
-// beside it, once the message reached the bank, a mark created once the same way, so the first run to load it is kept.
+// once (an exclusive create is the unique key), so a customer's message is chosen once per campaign on this host.
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { campaignProblem, validCampaign } from '../../campaign';
 import { failureTypes } from '../../failures';
-import { createTextExclusively, readJsonIfAny } from '../../files';
+import { createTextExclusively, readJsonIfAny, writeTextAtomically } from '../../files';
 import { activityFailure } from '../failure';
 import type { CampaignEntry, CampaignLedger, CampaignSummary } from './store';
 
 /** Ledger files read at the same time. */
 const filesReadAtOnce = 256;
 
-/** A ledger file: the message and when it was chosen (`loadedBy` is in its mark). */
-interface LedgerFile extends Omit<CampaignEntry, 'loadedBy'> {
+/** A ledger file: the entry, and when it was chosen and loaded. */
+interface LedgerFile extends CampaignEntry {
   chosenAt: string;
+  loadedAt: string | null;
 }
-
-/** A mark that a customer's message reached the bank: the first run that said so, and when. */
-interface LoadedMark {
-  loadedBy: string;
-  loadedAt: string;
-}
-
-/** The entries, and marks, of a campaign's customers: `<id>.json` and `<id>.loaded.json`. */
-const markSuffix = '.loaded.json';
-const markOf = (entryFile: string): string => entryFile.replace(/\.json$/, markSuffix);
 
 export function createFileLedger(
   dataDir: string,
@@ -39,16 +29,8 @@ export function createFileLedger(
   };
   const entryPath = (campaign: string, id: number): string => path.join(folderOf(campaign), `${id}.json`);
 
-  /** An entry as chosen and, when it has a mark, as loaded. */
-  type Read = LedgerFile & Partial<LoadedMark>;
-  const readEntry = async (file: string): Promise<Read | undefined> => {
-    const entry = await readJsonIfAny<LedgerFile>(file);
-    return entry && { ...entry, ...(await readJsonIfAny<LoadedMark>(markOf(file))) };
-  };
-  const entryOf = ({ chosenAt: _chosen, loadedAt: _loaded, loadedBy, ...chosen }: Read): CampaignEntry => ({
-    ...chosen,
-    loadedBy: loadedBy ?? null,
-  });
+  const readEntry = (file: string): Promise<LedgerFile | undefined> => readJsonIfAny<LedgerFile>(file);
+  const entryOf = ({ chosenAt: _chosen, loadedAt: _loaded, ...entry }: LedgerFile): CampaignEntry => entry;
 
   const exists = (file: string): Promise<boolean> =>
     stat(file).then(
@@ -59,8 +41,8 @@ export function createFileLedger(
       },
     );
 
-  async function readMany(files: string[]): Promise<(Read | undefined)[]> {
-    const read: (Read | undefined)[] = [];
+  async function readMany(files: string[]): Promise<(LedgerFile | undefined)[]> {
+    const read: (LedgerFile | undefined)[] = [];
     for (let start = 0; start < files.length; start += filesReadAtOnce) {
       read.push(...(await Promise.all(files.slice(start, start + filesReadAtOnce).map(readEntry))));
     }
@@ -78,7 +60,7 @@ export function createFileLedger(
     },
     async chooseMessage(campaign, id, chosen) {
       const file = entryPath(campaign, id);
-      const entry: LedgerFile = { ...chosen, chosenAt: new Date().toISOString() };
+      const entry: LedgerFile = { ...chosen, loadedBy: null, chosenAt: new Date().toISOString(), loadedAt: null };
       const create = (): Promise<boolean> => createTextExclusively(file, JSON.stringify(entry), 0o600);
       // The campaign's folder is made by its first message: the others find it there.
       const created = await create().catch(async (err: NodeJS.ErrnoException) => {
@@ -91,24 +73,22 @@ export function createFileLedger(
       return entryOf((await readEntry(file))!);
     },
     async markLoaded(campaign, runId, ids) {
-      const mark: LoadedMark = { loadedBy: runId, loadedAt: new Date().toISOString() };
       await Promise.all(
         ids.map(async (id) => {
           const file = entryPath(campaign, id);
-          // A message the ledger does not hold (mock data's) gets no mark; the mark's exclusive create keeps the first
-          // run to load the message, without reading the entry.
-          if (await exists(file)) await createTextExclusively(markOf(file), JSON.stringify(mark), 0o600);
+          const entry = await readEntry(file);
+          if (!entry || entry.loadedBy !== null) return;
+          const loaded: LedgerFile = { ...entry, loadedBy: runId, loadedAt: new Date().toISOString() };
+          await writeTextAtomically(file, JSON.stringify(loaded), 0o600);
         }),
       );
     },
     async listCampaigns() {
       const summaries: CampaignSummary[] = [];
       for (const folder of (await readdir(campaignsDir).catch(() => [] as string[])).sort()) {
-        const names = (await readdir(path.join(campaignsDir, folder))).filter(
-          (f) => f.endsWith('.json') && !f.endsWith(markSuffix),
-        );
+        const names = (await readdir(path.join(campaignsDir, folder))).filter((f) => f.endsWith('.json'));
         const entries = (await readMany(names.map((f) => path.join(campaignsDir, folder, f)))).filter(
-          (e): e is Read => e !== undefined,
+          (e): e is LedgerFile => e !== undefined,
         );
         if (entries.length === 0) continue;
         const times = entries.flatMap((e) => [e.chosenAt, e.loadedAt ?? e.chosenAt]).sort();
