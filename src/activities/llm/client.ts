@@ -23,7 +23,7 @@ const llmFetch = async (url: string | URL | Request, init?: RequestInit): Promis
     maxBytes: maxCompletionBytes,
     signal: init.signal ?? undefined,
   });
-  // A 204 or 304 has no body, and a Response refuses one.
+  // A 204, 205 or 304 has no body, and a Response refuses one.
   const body = [204, 205, 304].includes(answer.status) ? null : answer.body;
   return new Response(body, { status: answer.status, headers: answer.headerList() });
 };
