@@ -228,12 +228,14 @@ export const byId = (outcomes: CustomerOutcome[]): Map<number, CustomerOutcome> 
 
 export interface ActivityEnv {
   run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R>;
+  /** Cancels the activity running, as its workflow or the server would. */
+  cancel(): void;
 }
 
 /** An activity context for unit tests; the SDK's failure lines at WARN would bury the output. */
 export function activityEnv(info: Partial<Info> = {}): ActivityEnv {
   const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
-  return { run: (fn, ...args) => env.run(fn, ...args) };
+  return { run: (fn, ...args) => env.run(fn, ...args), cancel: () => env.cancel() };
 }
 
 /** The ApplicationFailure a promise rejects with (the test fails if it resolves or throws anything else). */

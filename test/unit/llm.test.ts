@@ -1,7 +1,5 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { createFileStore } from '../../src/activities/store/files';
 import { createActivities } from '../../src/activities';
 import { createLlmClient } from '../../src/activities/llm/client';
@@ -106,7 +104,7 @@ describe('writeMessage with the real openai client against the LLM simulator', (
         llm,
         folders: scratchFolders(),
       });
-      const cancellable = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+      const cancellable = activityEnv();
       const running = cancellable.run(acts.writeMessage, { id: 9, firstName: 'Joana', locale: 'pt-BR' as const }).then(
         () => 'answered',
         () => 'failed',
