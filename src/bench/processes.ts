@@ -35,7 +35,11 @@ export function temporalBinary(): string {
   }).trim();
 }
 
-/** The dev-server flags every server sdw-etl starts for itself shares: quiet, no version check, our search attributes. */
+/**
+ * The dev-server flags every server sdw-etl starts for itself shares: quiet, no version check, eager activities (an
+ * activity a workflow task schedules comes back to its worker with the task's answer, not through the queue: each
+ * batch's first tries and the export start a hop sooner), our search attributes. scripts/dev-server.sh has the same.
+ */
 export function devServerFlags(): string[] {
   const searchAttributes = readFileSync(path.join(projectRoot, 'scripts', 'search-attributes.txt'), 'utf8')
     .split('\n')
@@ -47,6 +51,8 @@ export function devServerFlags(): string[] {
     'error',
     '--dynamic-config-value',
     'frontend.enableServerVersionCheck=false',
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
     ...searchAttributes,
   ];
 }
