@@ -123,13 +123,22 @@ export interface LoadResult {
   appended: boolean;
 }
 
+/** The GET of a load: the customer as the bank has it right before the PUT. */
+export const customerBeforeLoad = (apiUrl: string, id: number): Promise<Customer> =>
+  request('GET', userUrl(apiUrl, id), `GET customer ${id} before load`);
+
 /**
  * Appends the message to the customer's news with GET then PUT (PUT replaces the whole user), unless a news item
  * with this very message is already there. The PUT sends back every field the GET returned, known to the schema or
- * not: the load changes nothing but `news`.
+ * not: the load changes nothing but `news`. `asked`: the GET, when the caller sent it already.
  */
-export async function loadCustomer(apiUrl: string, id: number, message: string): Promise<LoadResult> {
-  const current = await request('GET', userUrl(apiUrl, id), `GET customer ${id} before load`);
+export async function loadCustomer(
+  apiUrl: string,
+  id: number,
+  message: string,
+  asked?: Promise<Customer>,
+): Promise<LoadResult> {
+  const current = await (asked ?? customerBeforeLoad(apiUrl, id));
   if (newsOf(current).some((item) => item.description === message)) {
     log.info('Message already in the customer news; nothing to load', { customerId: id });
     return { customer: current, appended: false };

@@ -9,7 +9,7 @@ import type { Customer } from '../customer';
 import type { CustomerOutcome, CustomerRow, Step } from '../outcomes';
 import { firstName, newsIcon, withMessage } from '../personalize';
 import type { SinkChoice } from '../workflows/api';
-import { stepSpan } from '../telemetry/spans';
+import { activeContext, stepSpan, withinContext } from '../telemetry/spans';
 import type { CampaignKey, CampaignMessage, CustomerSteps, LoadResult } from '.';
 import type { CampaignEntry } from './store/store';
 import type { Locale } from '../personalize';
@@ -97,10 +97,23 @@ async function firstTry(
   )
     return tried;
   const customer = tried.customer!;
+  /**
+   * The load's GET, sent as soon as the LLM has answered: keeping the message in the campaign (several trips to the
+   * disk or the database) goes on meanwhile instead of before it. Outside the write step's span: it is the load's.
+   */
+  let asked: Promise<Customer> | undefined;
+  const aroundSteps = activeContext();
+  const askBeforeLoad = (): void => {
+    asked = withinContext(aroundSteps, () => steps.askBeforeLoad(sink, apiUrl, id));
+    asked?.catch(() => undefined); // a write that fails leaves it unread; a load that reads it meets its failure
+  };
   const wrote = await run(
     'write',
     () =>
-      steps.write({ id, firstName: firstName(customer.name, locale), locale, kept }, attempt, { entry: ledgerEntry }),
+      steps.write({ id, firstName: firstName(customer.name, locale), locale, kept }, attempt, {
+        entry: ledgerEntry,
+        whileKeeping: askBeforeLoad,
+      }),
     (w) => (tried.written = w),
   );
   if (!wrote) return tried;
@@ -108,7 +121,7 @@ async function firstTry(
   const personalized = withMessage(customer, message, newsIcon);
   const loaded = await run(
     'load',
-    () => steps.load({ sink, apiUrl, id, message, customer: personalized, source: 'api' }, attempt),
+    () => steps.load({ sink, apiUrl, id, message, customer: personalized, source: 'api' }, attempt, asked),
     (l) => (tried.loaded = l),
   );
   // Loaded: the user as the bank has it now is all the workflow needs (half the activity's result).

@@ -19,7 +19,7 @@ import type { LlmClient } from './llm/client';
 import { writeMessage, type WriteMessageInput, type WrittenMessage } from './llm';
 import { createBatchActivities } from './llm/batch';
 import type { LlmQuota } from './llm/quota';
-import { deliverTo } from './sinks';
+import { deliverTo, loadsIntoBank } from './sinks';
 import type { Delivered, Delivery } from './sinks/sink';
 import type { CampaignEntry, ChosenMessage, CustomerRecord, RecordStore } from './store/store';
 import { activityFailure } from './failure';
@@ -201,29 +201,37 @@ function customerSteps(deps: ActivityDeps) {
       bankApi.fetchCustomer(args.apiUrl ?? deps.apiUrl, args.id),
     /**
      * A campaign customer's message is written once: a message already chosen is returned, never asked again.
-     * `ledgerRead`: the customer's entry as the caller just read it (the first tries read their batch's at once).
+     * `firstTry`: the customer's entry as the first tries read it (with their batch's), and what they start once a
+     * new message is written, while it is being kept.
      */
     async write(
       args: WriteInput,
       attempt: number,
-      ledgerRead?: { entry: CampaignEntry | undefined },
+      firstTry?: { entry: CampaignEntry | undefined; whileKeeping: () => void },
     ): Promise<CampaignMessage> {
       const { kept, ...input } = args;
       const chosen =
-        kept &&
-        (ledgerRead ? ledgerRead.entry : (await deps.store.readCampaign(kept.campaign, [input.id])).get(input.id));
+        kept && (firstTry ? firstTry.entry : (await deps.store.readCampaign(kept.campaign, [input.id])).get(input.id));
       if (kept && chosen) return campaignMessage(chosen, kept.runId, null, attempt);
       if (deps.llm) await deps.llmQuota?.take();
       const written = await writeMessage(deps.llm, input);
       if (!kept) return { ...written, chosenBy: null };
+      firstTry?.whileKeeping();
       const entry = await deps.store.chooseMessage(kept.campaign, input.id, { ...written, runId: kept.runId });
       // Another run chose first: its message is the campaign's, and the tokens spent here are still spent.
       return campaignMessage(entry, kept.runId, written.tokens, attempt);
     },
-    /** Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. */
-    async load(args: LoadInput, attempt: number): Promise<LoadResult> {
+    /** The GET a load into the bank API starts with, sent ahead; undefined when the run's sinks leave the bank alone. */
+    askBeforeLoad(sink: SinkChoice, apiUrl: string | undefined, id: number): Promise<Customer> | undefined {
+      return loadsIntoBank(sink) ? bankApi.customerBeforeLoad(apiUrl ?? deps.apiUrl, id) : undefined;
+    },
+    /**
+     * Delivers a customer to the run's sinks; `attempt` is 0 when no sink had anything to do. `asked`: the GET of
+     * askBeforeLoad, when it was sent.
+     */
+    async load(args: LoadInput, attempt: number, asked?: Promise<Customer>): Promise<LoadResult> {
       const { sink, ...delivery } = args;
-      const delivered = await deliverTo(sink, { ...delivery, apiUrl: args.apiUrl ?? deps.apiUrl });
+      const delivered = await deliverTo(sink, { ...delivery, apiUrl: args.apiUrl ?? deps.apiUrl }, asked);
       return { ...delivered, attempt: delivered.wrote ? attempt : 0 };
     },
   };

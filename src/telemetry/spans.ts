@@ -1,7 +1,7 @@
 // Spans of sdw-etl's own: the steps of a customer's first try, and the HTTP calls to the bank API and the LLM as
 // children of the step that makes them. Only the OpenTelemetry API: without tracing (src/telemetry/tracing.ts) they
 // cost next to nothing.
-import { SpanKind, SpanStatusCode, trace, type SpanOptions } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Context, type SpanOptions } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/common';
 
 const tracer = trace.getTracer('sdw-etl');
@@ -34,3 +34,9 @@ export function httpSpan<T>(name: string, attributes: SpanOptions['attributes'],
 export function stepSpan<T>(step: string, customerId: number, work: () => Promise<T>): Promise<T> {
   return traced(`RunStep:${step}`, { attributes: { 'sdw.customer_id': customerId } }, work);
 }
+
+/** The active tracing context, kept for work started later that belongs beside the span active then, not in it. */
+export const activeContext = (): Context => context.active();
+
+/** Runs `work` with `active` (from activeContext) as its tracing context. */
+export const withinContext = <T>(active: Context, work: () => T): T => context.with(active, work);

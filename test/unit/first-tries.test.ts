@@ -93,6 +93,46 @@ describe('firstTries: a batch’s customers, one attempt of each step, in one ac
     expect(await store.readRecords('run-outage', [6, 7, 8])).toEqual(new Map());
   });
 
+  /** First tries whose store keeps a message only through `choose` (the store's own otherwise). */
+  const triesKeepingWith = (choose: typeof store.chooseMessage) =>
+    createActivities({
+      store: { ...store, chooseMessage: choose },
+      apiUrl: 'http://127.0.0.1:1',
+      llm: undefined,
+      folders: scratchFolders(),
+    }).firstTries;
+
+  test('the load’s GET goes out while the message is being kept, not after', async () => {
+    const getsBefore = api.requests.GET;
+    // Keeping the message waits for the bank to see two GETs for this one customer: the fetch's and the load's.
+    const tries = await activityEnv().run(
+      triesKeepingWith(async (...kept) => {
+        for (let waited = 0; api.requests.GET - getsBefore < 2; waited += 5) {
+          if (waited > 5_000) throw new Error('The load’s GET never went out while the message was being kept.');
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        return store.chooseMessage(...kept);
+      }),
+      args('asked-ahead', [12], 1),
+    );
+    const outcome = settled(tries, 12);
+    expect(outcome).toMatchObject({ status: 'loaded', attempts: { fetch: 1, write: 1, load: 1 } });
+    expect(api.users.get(12)!.news!.at(-1)!.description).toBe(outcome.message);
+    expect(api.requests.GET - getsBefore).toBe(2);
+  });
+
+  test('a message that cannot be kept stops the customer at its write: the GET sent ahead is left unread', async () => {
+    const putsBefore = api.requests.PUT;
+    const newsBefore = api.users.get(13)!.news!.length;
+    const tries = await activityEnv().run(
+      triesKeepingWith(() => Promise.reject(new Error('disk full'))),
+      args('not-kept', [13], 1),
+    );
+    expect((tries[13] as FirstTry).stoppedAt).toMatchObject({ step: 'write', message: 'disk full' });
+    expect(api.requests.PUT).toBe(putsBefore);
+    expect(api.users.get(13)!.news!.length).toBe(newsBefore);
+  });
+
   test('a customer whose campaign message reached the bank in another run is settled without a request', async () => {
     await store.chooseMessage('loaded-before', 9, {
       message: 'Invest early, Ana.',

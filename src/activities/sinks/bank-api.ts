@@ -4,7 +4,7 @@ import type { Sink } from './sink';
 
 export const bankApiSink: Sink = {
   exportsUsers: false,
-  async deliver({ apiUrl, id, message, customer, source }) {
+  async deliver({ apiUrl, id, message, customer, source }, asked) {
     if (source === 'mock') {
       const error = {
         reason: 'mock_not_loaded',
@@ -12,7 +12,7 @@ export const bankApiSink: Sink = {
       };
       return { status: 'skipped', customer, error, wrote: false };
     }
-    const loaded = await loadCustomer(apiUrl, id, message);
+    const loaded = await loadCustomer(apiUrl, id, message, asked);
     return { status: 'loaded', customer: loaded.customer, wrote: true, found: !loaded.appended };
   },
 };

@@ -23,8 +23,11 @@ export type Delivered =
   | { status: 'skipped'; customer: Customer; error: StepError; wrote: false };
 
 export interface Sink {
-  /** Delivers one customer; delivering the same message again changes nothing. Failures are ApplicationFailures. */
-  deliver(delivery: Delivery): Promise<Delivered>;
+  /**
+   * Delivers one customer; delivering the same message again changes nothing. Failures are ApplicationFailures.
+   * `asked`: the bank's answer to the load's GET, when the first try sent it while the message was being kept.
+   */
+  deliver(delivery: Delivery, asked?: Promise<Customer>): Promise<Delivered>;
   /** Whether the run's JSON export holds the customers this sink received. */
   readonly exportsUsers: boolean;
 }
