@@ -18,14 +18,21 @@ export interface BatchPlan {
   size: number;
   window: number;
   lanes: number;
+  /** The customers each lane of a batch works through. */
+  waves: number;
 }
 
-/** The plan for a page of `rows` customers; a page too short to give each lane wavesPerBatch customers takes fewer waves. */
+/**
+ * The plan for a page of `rows` customers; a page too short to give each lane wavesPerBatch customers takes fewer
+ * waves. A window is never so wide that its batch would run out of customers before its last wave: a batch lasts
+ * `waves` waves (a page that fits in one generation of batches ends with all of them, instead of leaving a few
+ * customers to a second generation that runs with most lanes idle).
+ */
 export function batchPlan(options: Pick<RunOptions, 'batchSize' | 'concurrency'>, rows: number): BatchPlan {
   const lanes = Math.max(1, Math.floor(options.concurrency));
   const size = Math.max(1, Math.floor(Math.min(options.batchSize, lanes, maxBatchSize)));
   const waves = Math.min(wavesPerBatch, Math.max(1, Math.ceil(rows / lanes)));
-  return { size, window: Math.ceil(size / waves), lanes };
+  return { size, window: Math.max(1, Math.floor(size / waves)), lanes, waves };
 }
 
 /**
@@ -38,9 +45,9 @@ export function lanesFor(plan: BatchPlan, inUse: number): number {
 }
 
 /**
- * The customers a new batch of `window` lanes takes: a batch given fewer lanes than the plan's window takes fewer
- * customers, so it lasts as many waves as the others rather than holding the run's end back.
+ * The customers a new batch of `window` lanes takes: as many waves of them as the plan's batches last, so a batch
+ * given fewer lanes than the plan's window takes fewer customers rather than holding the run's end back.
  */
 export function customersFor(plan: BatchPlan, window: number): number {
-  return Math.max(1, Math.min(plan.size, Math.floor((plan.size * window) / plan.window)));
+  return Math.max(1, Math.min(plan.size, window * plan.waves));
 }

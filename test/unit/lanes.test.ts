@@ -29,7 +29,12 @@ describe('batchPlan and lanesFor: how a run spreads its customers in flight over
   });
 
   test('a long page at --concurrency 100: twenty batches of 100 open, each lane taking twenty customers of its batch', () => {
-    expect(batchPlan({ concurrency: 100, batchSize: 100 }, 2000)).toEqual({ size: 100, window: 5, lanes: 100 });
+    expect(batchPlan({ concurrency: 100, batchSize: 100 }, 2000)).toEqual({
+      size: 100,
+      window: 5,
+      lanes: 100,
+      waves: 20,
+    });
     expect(opened(100, 100, 2000)).toEqual(Array.from({ length: 20 }, () => 5));
   });
 
@@ -40,6 +45,40 @@ describe('batchPlan and lanesFor: how a run spreads its customers in flight over
     expect(opened(100, 100, 100)).toEqual([100]);
     // 200 customers: two batches of 100, 50 in flight in each.
     expect(opened(100, 100, 200)).toEqual([50, 50]);
+  });
+
+  test('a page that fits in one generation of batches is shared out so that every batch ends at its last wave', () => {
+    // The customers the batches opened at a run's start take, in order, until the page runs out.
+    const shares = (concurrency: number, rows: number): { lanes: number; customers: number }[] => {
+      const plan = batchPlan({ concurrency, batchSize: 100 }, rows);
+      const batches: { lanes: number; customers: number }[] = [];
+      let [inUse, left] = [0, rows];
+      for (let lanes = lanesFor(plan, inUse); lanes > 0 && left > 0; lanes = lanesFor(plan, inUse)) {
+        const customers = Math.min(left, customersFor(plan, lanes));
+        batches.push({ lanes, customers });
+        [inUse, left] = [inUse + lanes, left - customers];
+      }
+      expect(left).toBe(0); // no customer left for a second generation
+      return batches;
+    };
+    for (const [concurrency, rows] of [
+      [50, 800],
+      [100, 800],
+      [150, 2000],
+      [100, 2000],
+      [200, 800],
+      [100, 150],
+    ]) {
+      const batches = shares(concurrency!, rows!);
+      const waves = Math.ceil(rows! / concurrency!);
+      // Every batch is done within the waves each lane of the page needs: none runs longer than the rest.
+      for (const { lanes, customers } of batches) expect(Math.ceil(customers / lanes)).toBeLessThanOrEqual(waves);
+    }
+    // 800 customers at --concurrency 50: sixteen batches of 48 with 3 lanes each, and 32 for the 2 lanes left.
+    expect(shares(50, 800)).toEqual([
+      ...Array.from({ length: 16 }, () => ({ lanes: 3, customers: 48 })),
+      { lanes: 2, customers: 32 },
+    ]);
   });
 
   test('a batch given fewer lanes than a full window takes fewer customers, so it lasts as many waves', () => {
