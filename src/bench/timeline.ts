@@ -190,8 +190,10 @@ export function analyse(
       getToPut: before?.method === 'GET' ? requests[putAt]!.start - before.end : 0,
     });
   }
-  // The earliest call not yet taken with the customer's first name between its fetch and its next GET (one: the
-  // bench's LLM gives no bad replies, so a customer makes one call).
+  // The earliest call not yet taken with the customer's first name that started between its fetch and its next GET
+  // (one: the bench's LLM gives no bad replies, so a customer makes one call). Its end may be recorded a little after
+  // that GET arrived: a client that sends the GET as soon as it has read the answer can beat the LLM simulator's own
+  // record of having sent it, both simulators being in this process.
   const used = new Set<Span>();
   const gaps: { fetchToLlm: number[]; llmToLoad: number[]; getToPut: number[] } = {
     fetchToLlm: [],
@@ -201,7 +203,7 @@ export function analyse(
   let unmatched = 0;
   for (const customer of [...customers].sort((a, b) => a.llmFrom - b.llmFrom)) {
     const calls = llmByName.get(nameOf(customer.id)) ?? [];
-    const call = calls.find((c) => !used.has(c) && c.start >= customer.llmFrom - 1 && c.end <= customer.llmTo + 1);
+    const call = calls.find((c) => !used.has(c) && c.start >= customer.llmFrom - 1 && c.start <= customer.llmTo);
     if (!call) {
       unmatched += 1;
       continue;
@@ -210,7 +212,7 @@ export function analyse(
     customer.llm = call.end - call.start;
     customer.requests += 1;
     gaps.fetchToLlm.push(call.start - customer.llmFrom);
-    gaps.llmToLoad.push(customer.llmTo - call.end);
+    gaps.llmToLoad.push(Math.max(0, customer.llmTo - call.end));
     gaps.getToPut.push(customer.getToPut);
   }
 
