@@ -1,6 +1,6 @@
 // Spans of sdw-etl's own: the steps of a customer's first try, and the HTTP calls to the bank API and the LLM as
-// children of the step that makes them. Only the OpenTelemetry API: without tracing (src/telemetry/tracing.ts) they
-// cost next to nothing.
+// children of the step that makes them (a load's GET sent during the write: of the first tries). Only the
+// OpenTelemetry API: without tracing (src/telemetry/tracing.ts) they cost next to nothing.
 import { context, SpanKind, SpanStatusCode, trace, type Context, type SpanOptions } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/common';
 
