@@ -39,7 +39,11 @@ describe('controlling a run: status, pause, resume, cancel, retry-failed', () =>
    * releases it, and returns once both open batches have a customer in flight.
    */
   async function startHeldRun(ids: number[], more: Partial<RunOptions> = {}) {
-    expect(batchPlan({ ...defaultRunOptions, concurrency }, ids.length)).toEqual({ size: 2, window: 1, lanes: 2 });
+    expect(batchPlan({ ...defaultRunOptions, concurrency }, ids.length)).toMatchObject({
+      size: 2,
+      window: 1,
+      lanes: 2,
+    });
     release = pipeline.bankApi.hold();
     const runId = newRunId();
     const output = path.join(pipeline.dir, `${runId}.json`);
