@@ -1,10 +1,12 @@
 // Four workers, each with its own connections to Temporal and to PostgreSQL, under one LLM quota: the LLM
 // simulator's request log shows no window over the cap and at least 90% of it used while there is work. A window of
 // 20 s instead of a minute keeps the test short; the rule is the same (docs/architecture.md has the 600/min figure).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { newRunId, startRun } from '../../src/client';
+import type { CustomerOutcome } from '../../src/outcomes';
 import { generateCustomers, startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
 import { defaultRunOptions } from '../../src/workflows/api';
@@ -67,8 +69,21 @@ test('four workers under one quota of 60 calls per 20 s: no window over 60, at l
       batchSize: 5,
     });
     const summary = await handle.result();
-    // Every message from the LLM: no call ran out of attempts waiting for a slot or after a 429.
-    expect(summary.counts).toMatchObject({ rows: 120, loaded: 120, failed: 0, templated: 0 });
+    // Every message from the LLM: no call ran out of attempts waiting for a slot or after a 429. When one did, the
+    // failure shows why (the write step's last error, from the report).
+    const report = JSON.parse(readFileSync(summary.reportPath, 'utf8')) as { customers: CustomerOutcome[] };
+    const templatedBecause = report.customers
+      .filter((customer) => customer.messageSource === 'template')
+      .map(({ id, attempts, error, stepErrors }) => ({
+        id,
+        attempts: attempts.write,
+        error,
+        writeError: stepErrors.write,
+      }));
+    expect({ counts: summary.counts, templatedBecause }).toMatchObject({
+      counts: { rows: 120, loaded: 120, failed: 0, templated: 0 },
+      templatedBecause: [],
+    });
 
     const times = llm.requests.map((r) => Date.parse(r.at)).sort((a, b) => a - b);
     expect(llm.requests.filter((r) => r.status === 200)).toHaveLength(120);
