@@ -1,16 +1,24 @@
 // Spans of sdw-etl's own: the steps of a customer's first try, and the HTTP calls to the bank API and the LLM as
 // children of the step that makes them (a load's GET sent during the write: of the first tries). Only the
-// OpenTelemetry API: without tracing (src/telemetry/tracing.ts) they cost next to nothing.
+// OpenTelemetry API: without tracing (src/telemetry/tracing.ts) they cost nothing.
 import { context, SpanKind, SpanStatusCode, trace, type Context, type SpanOptions } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/common';
 
 const tracer = trace.getTracer('sdw-etl');
+/** Set once tracing starts; until then a span is not even a no-op object (a customer makes seven). */
+let recording = false;
+
+/** Called by startTracing once the tracer provider is registered. */
+export function recordSpans(): void {
+  recording = true;
+}
 
 /**
- * Runs `work` in an active span (a no-op without tracing). Attributes name the work, never what it carries; a
+ * Runs `work` in an active span (just runs it without tracing). Attributes name the work, never what it carries; a
  * failure is marked with its type only, since its message may quote an answer.
  */
 function traced<T>(name: string, options: SpanOptions, work: () => Promise<T>): Promise<T> {
+  if (!recording) return work();
   return tracer.startActiveSpan(name, options, async (span) => {
     try {
       return await work();

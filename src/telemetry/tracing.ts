@@ -7,6 +7,7 @@ import type * as traceBase from '@opentelemetry/sdk-trace-base';
 import type * as temporalOtel from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, WorkerOptions } from '@temporalio/worker';
 import type { TelemetryConfig } from '../config';
+import { recordSpans } from './spans';
 
 export interface Tracing {
   /** For a worker: a span for each activity (local ones too), its trace id on the activity's log lines. */
@@ -45,6 +46,7 @@ export function startTracing(config: TelemetryConfig): Tracing | undefined {
   const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter());
   provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
   provider.register({ contextManager: new AsyncLocalStorageContextManager().enable() });
+  recordSpans();
   tracing = {
     activityInterceptors: (ctx) => ({
       inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
