@@ -75,8 +75,6 @@ export async function createWorker(
     await llmQuota?.close();
   };
   try {
-    // Process-wide, so the workflow thread's heap grows the same way.
-    setFlagsFromString(`--heap-growing-percent=${heapGrowingPercent}`);
     await checkNamespace(connection, config);
     store = await openRecordStore(config);
     llmQuota = await openLlmQuota(config);
@@ -115,6 +113,9 @@ export async function createWorker(
       maxConcurrentLocalActivityExecutions: maxConcurrency,
       maxConcurrentActivityTaskExecutions: maxConcurrency,
     });
+    // Once the worker is loaded (its start is not slowed by more collections); process-wide, so the workflow
+    // thread's heap grows the same way.
+    setFlagsFromString(`--heap-growing-percent=${heapGrowingPercent}`);
   } catch (err) {
     await closeStores();
     if (ownsConnection) await connection.close();
