@@ -142,7 +142,8 @@ export async function startWorkerProcess(
   nodeArgs: string[] = [],
 ): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot, 'bin', 'sdw-etl.js'), 'worker', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    // Two malloc arenas, as docs/operations.md asks of every worker's host.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MALLOC_ARENA_MAX: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const workerStartCapMs = 10 * 60_000;
