@@ -54,7 +54,7 @@ function withoutName(message: string, firstName: string): string {
   let plain = '';
   let from = 0;
   for (let at = 0; at < message.length; at++) {
-    // A loop, not forms.find: a closure for every character of every reply was most of the check's garbage.
+    // A loop, not forms.find: a closure for every character of every reply was the check's largest garbage.
     for (const form of forms) {
       if (!message.startsWith(form, at) || !standsAlone(at, form.length)) continue;
       plain += message.slice(from, at) + nameToken;
