@@ -46,7 +46,7 @@ export function installQuietLogging(): void {
 /**
  * Between full collections V8 lets a heap grow to up to four times what survived the last one: at a worker's
  * allocation rate (about 300 KB a customer, nearly all garbage) that held its RSS near 400 MiB. Growing by a quarter
- * brings it to about 290 MiB for a few percent more CPU (docs/benchmarks.md, "What the worker's memory is").
+ * brings it to about 290 MiB for about 8% more CPU (docs/benchmarks.md, "What the worker's memory is").
  */
 const heapGrowingPercent = 25;
 
