@@ -14,7 +14,7 @@ import { defaultRunOptions, maxBatchSize, maxConcurrency } from '../workflows/ap
 import { sweepSvg } from './plot';
 import { saveResults } from './processes';
 import { runPipeline, runScript, StalledRun, type PipelineResult, type Setting, type SystemResult } from './systems';
-import { RequestRecorder } from './timeline';
+import { RequestRecorder, type LanesInUse } from './timeline';
 import { describeTelemetry, telemetryChoices } from './watching';
 
 interface Flags extends Setting {
@@ -57,9 +57,10 @@ function pipelineMedians(results: PipelineResult[]) {
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const lanes = (l: LanesInUse): string => `${l.mean} (p10 ${l.p10})`;
 const describe = (name: string, r: SystemResult): string =>
   `${name.padEnd(18)} ${String(r.customersPerSecond).padStart(7)}/s  p50 ${r.p50LatencyMs} ms  p95 ${r.p95LatencyMs} ms  ` +
-  `lanes in use mean ${r.lanesInUse.mean} (p10 ${r.lanesInUse.p10})  before the first request ${r.beforeFirstRequestMs} ms, after the last answer ${r.afterLastAnswerMs} ms  bound ${r.boundPerSecond}/s  reached ${(r.fractionOfBound * 100).toFixed(1)}%  loaded ${r.loaded}/${r.customers}`;
+  `lanes in use mean ${lanes(r.lanesInUse)}, while C were left ${lanes(r.lanesInUseWhileWorkLeft.fromStart)}, from the first request ${lanes(r.lanesInUseWhileWorkLeft.fromFirstRequest)}  before the first request ${r.beforeFirstRequestMs} ms, after the last answer ${r.afterLastAnswerMs} ms  bound ${r.boundPerSecond}/s  reached ${(r.fractionOfBound * 100).toFixed(1)}%  loaded ${r.loaded}/${r.customers}`;
 
 function commandOf(flags: Flags): string {
   const parts = [

@@ -116,6 +116,16 @@ const spread = (values: number[]): Spread => {
   return { mean: round(mean(values), 1), p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)) };
 };
 
+/** Customers in flight, sampled every 50 ms: their mean and p10. */
+export interface LanesInUse {
+  mean: number;
+  p10: number;
+}
+const lanesInUse = (samples: number[]): LanesInUse => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { mean: round(mean(sorted), 1), p10: percentile(sorted, 10) };
+};
+
 export interface Timeline {
   customers: number;
   /** First request to last answer of each customer, wall clock, ms. */
@@ -123,7 +133,12 @@ export interface Timeline {
   p50LatencyMs: number;
   p95LatencyMs: number;
   /** Customers in flight (between their first request and last answer), sampled every 50 ms of the system's wall time. */
-  lanesInUse: { mean: number; p10: number };
+  lanesInUse: LanesInUse;
+  /**
+   * The same while C or more customers were yet to end (every lane had work), from the system's start and from its
+   * first request.
+   */
+  lanesInUseWhileWorkLeft: { fromStart: LanesInUse; fromFirstRequest: LanesInUse };
   /** Requests each customer made (4 when nothing was retried). */
   requestsPerCustomer: number;
   /** The floor the work done allows: C lanes over each customer's time at the simulators (retries included), per s. */
@@ -222,17 +237,28 @@ export function analyse(
   const laneWait = starts.map((start, k) => Math.max(0, start - (k < lanes ? wall.start : ends[k - lanes]!)));
   const latencies = customers.map((c) => c.end - c.start).sort((a, b) => a - b);
   const work = customers.map((c) => c.fetch + c.llm + c.getBeforeLoad + c.put);
+  // Until the (N - C + 1)-th customer to end had ended, C or more customers were yet to end.
+  const workLeftUntil = ends.length >= lanes ? ends[ends.length - lanes]! : wall.start;
+  const firstRequest = starts[0] ?? wall.start;
   const inUse: number[] = [];
+  const whileWorkLeft: number[] = [];
+  const whileWorkLeftFromFirstRequest: number[] = [];
   for (let t = wall.start; t < wall.end; t += 50) {
-    inUse.push(customers.filter((c) => c.start <= t && c.end > t).length);
+    const busy = customers.filter((c) => c.start <= t && c.end > t).length;
+    inUse.push(busy);
+    if (t < workLeftUntil) whileWorkLeft.push(busy);
+    if (t >= firstRequest && t < workLeftUntil) whileWorkLeftFromFirstRequest.push(busy);
   }
-  inUse.sort((a, b) => a - b);
   return {
     customers: customers.length,
     meanLatencyMs: round(mean(latencies), 1),
     p50LatencyMs: round(percentile(latencies, 50)),
     p95LatencyMs: round(percentile(latencies, 95)),
-    lanesInUse: { mean: round(mean(inUse), 1), p10: percentile(inUse, 10) },
+    lanesInUse: lanesInUse(inUse),
+    lanesInUseWhileWorkLeft: {
+      fromStart: lanesInUse(whileWorkLeft),
+      fromFirstRequest: lanesInUse(whileWorkLeftFromFirstRequest),
+    },
     requestsPerCustomer: round(mean(customers.map((c) => c.requests)), 2),
     boundPerSecond: round((lanes * 1000) / Math.max(1, mean(work)), 1),
     breakdownMs: {

@@ -2,7 +2,7 @@
 // each customer's news), and the simulators' record of it gives each customer four requests, matched to it.
 import { checkReply } from '../../src/activities/llm/reply-check';
 import { runConcurrentScript } from '../../src/bench/concurrent-script';
-import { analyse, now, portOf, RequestRecorder } from '../../src/bench/timeline';
+import { analyse, now, portOf, RequestRecorder, type Span } from '../../src/bench/timeline';
 import { firstName } from '../../src/personalize';
 import { generateCustomers, startBankApi } from '../../src/simulators/bank-api';
 import { startLlm } from '../../src/simulators/llm';
@@ -47,4 +47,32 @@ test('the concurrent script loads one checked message per customer, and each cus
     await bank.close();
     await llm.close();
   }
+});
+
+test('lanes in use count the lanes idle while customers were still waiting, not those idle at the end', () => {
+  const bankPort = 18080;
+  const customer = (id: number, start: number, end: number): Span => ({
+    port: bankPort,
+    method: 'GET',
+    path: `/users/${id}`,
+    start,
+    end,
+    status: 200,
+  });
+  // Two lanes, four customers, the first request 50 ms after the start: a lane idle from 150 to 250 ms while the
+  // fourth customer waited, then both idle, then one lane for the fourth alone.
+  const timeline = analyse(
+    [customer(2, 50, 150), customer(3, 50, 150), customer(4, 150, 250), customer(5, 350, 450)],
+    bankPort,
+    () => '',
+    2,
+    { start: 0, end: 450 },
+  );
+  // Samples every 50 ms: 0, 2, 2, 1, 1 while two or more were yet to end; then 0, 0, 1, 1.
+  expect(timeline.lanesInUseWhileWorkLeft).toEqual({
+    fromStart: { mean: 1.2, p10: 0 },
+    fromFirstRequest: { mean: 1.5, p10: 1 },
+  });
+  expect(timeline.lanesInUse).toEqual({ mean: 0.9, p10: 0 });
+  expect(timeline.beforeFirstRequestMs).toBe(50);
 });
